@@ -1,0 +1,253 @@
+// Command nrfsim runs virtual nRF91 boards: each board's VCOM0 is a real pseudo-terminal with a
+// modem and AT host firmware behind it, and a control socket for resets, flashing and faults.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/nrfprov/nrfprov/internal/sim"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// boardLine is what nrfsim prints on stdout for each board once it runs.
+type boardLine struct {
+	SerialNumber string `json:"serial_number"`
+	VCOM0        string `json:"vcom0"`
+	PTY          string `json:"pty"`
+	Control      string `json:"control"`
+	Profile      string `json:"profile"`
+	Personality  string `json:"personality"`
+	Baud         int    `json:"baud"`
+	State        string `json:"state,omitempty"`
+}
+
+type options struct {
+	boards            int
+	serialBase        string
+	profile           string
+	personality       string
+	baud              int
+	flowControl       bool
+	stateDir          string
+	runDir            string
+	termination       string
+	lineLimit         int
+	responseLimit     int
+	busyFIFO          int
+	readyDelay        time.Duration
+	firstCommandError bool
+	commandLatency    time.Duration
+	writeLatency      time.Duration
+	logLevel          string
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCmd(stdout, stderr)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(stderr, "nrfsim:", err)
+		return 1
+	}
+	return 0
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:   "nrfsim",
+		Short: "Run virtual nRF91 boards on pseudo-terminals",
+		Long: `nrfsim runs one or more virtual nRF91 boards (an nRF9160 DK running the at_client sample by
+default). Each board's VCOM0 is a real pseudo-terminal, paced at the configured baud rate, with a
+faithful model of the modem's %CMNG credential store and of the device-side AT host behind it.
+
+When the boards run, nrfsim prints one JSON line per board on stdout:
+
+  {"serial_number":"000960000001","vcom0":"<run-dir>/000960000001-vcom0","pty":"/dev/pts/N",
+   "control":"<run-dir>/000960000001.sock","profile":"...","personality":"at_client","baud":115200}
+
+vcom0 is a stable path (a symlink to the current pseudo-terminal, like /dev/serial/by-id/...);
+open it with any terminal program, e.g.  picocom -b 115200 <vcom0>  (Enter sends CR, which ends a
+command in at_client), then type AT and AT%CMNG=1.
+
+The control socket takes one JSON request per line and answers one JSON line:
+  {"op":"reset"}                               system reset (credentials persist)
+  {"op":"flash","personality":"application"}   program another firmware and reset
+  {"op":"flash","hex":"/path/to/image.hex"}    program a hex file; its strings decide the personality
+  {"op":"fault","fault":{"kind":"hang"}}       inject a fault: drop, corrupt, urc, hang, slow,
+                                               truncate, power_off_warning, store_capacity, echo, noise
+  {"op":"clear_faults"}
+  {"op":"unplug"} / {"op":"replug"}            USB cable out / in
+  {"op":"state"}                               hashes and metadata, never credential contents
+for example:  echo '{"op":"state"}' | socat - UNIX-CONNECT:<control>
+
+Profiles: ` + strings.Join(sim.ProfileNames(), ", ") + `
+Personalities: at_client, modem_shell, serial_lte_modem, application
+
+nrfsim runs until SIGINT or SIGTERM, then removes its ports and sockets. With --state the modem's
+non-volatile memory (credentials, identity key, flashed firmware) survives restarts.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, o, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.boards, "boards", 1, "number of boards")
+	f.StringVar(&o.serialBase, "serial", "000960000001", "J-Link serial number of the first board (the next ones count up)")
+	f.StringVar(&o.profile, "profile", sim.DefaultProfile, "modem firmware profile: "+strings.Join(sim.ProfileNames(), ", "))
+	f.StringVar(&o.personality, "personality", string(sim.ATClient), "application firmware: at_client, modem_shell, serial_lte_modem, application")
+	f.IntVar(&o.baud, "baud", 115200, "UART baud rate (8N1); input and output are paced at it")
+	f.BoolVar(&o.flowControl, "flow-control", false, "model RTS/CTS: bytes sent while the AT host is busy are held instead of lost")
+	f.StringVar(&o.stateDir, "state", "", "directory for the boards' non-volatile memory (default: memory only)")
+	f.StringVar(&o.runDir, "run-dir", "", "directory for the VCOM0 links and control sockets (default: a new temporary directory)")
+	f.StringVar(&o.termination, "termination", "", "AT host line terminator: cr, lf, crlf or nul (default: the firmware's own, cr for at_client)")
+	f.IntVar(&o.lineLimit, "line-limit", 0, "characters the AT host line buffer holds (default: 4095 at_client, 3584 modem_shell, 4096 SLM)")
+	f.IntVar(&o.responseLimit, "response-limit", 0, "AT host response buffer; longer responses are cut (default: the profile's, else the line buffer)")
+	f.IntVar(&o.busyFIFO, "busy-fifo", 5, "bytes kept in the UART FIFO while a command executes (the rest are lost without flow control)")
+	f.DurationVar(&o.readyDelay, "ready-delay", 200*time.Millisecond, "time from the boot banner to \"Ready\"")
+	f.BoolVar(&o.firstCommandError, "first-command-error", false, "power-on leaves junk in the AT buffer, so the first command answers ERROR")
+	f.DurationVar(&o.commandLatency, "command-latency", 2*time.Millisecond, "modem time to answer a command")
+	f.DurationVar(&o.writeLatency, "write-latency", 50*time.Millisecond, "extra modem time per credential write or delete")
+	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
+	return cmd
+}
+
+func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConfig, error) {
+	if o.boards < 1 || o.boards > 256 {
+		return nil, fmt.Errorf("--boards %d: want 1..256", o.boards)
+	}
+	base, err := strconv.ParseUint(o.serialBase, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("--serial %q: want digits, e.g. 000960000001", o.serialBase)
+	}
+	pers, err := sim.ParsePersonality(o.personality)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sim.LookupProfile(o.profile); err != nil {
+		return nil, err
+	}
+	var term sim.Termination
+	if o.termination != "" {
+		if term, err = sim.ParseTermination(o.termination); err != nil {
+			return nil, err
+		}
+	}
+	if o.busyFIFO < 0 {
+		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
+	}
+	var cfgs []sim.BoardConfig
+	for i := 0; i < o.boards; i++ {
+		cfgs = append(cfgs, sim.BoardConfig{
+			SerialNumber:      fmt.Sprintf("%0*d", len(o.serialBase), base+uint64(i)),
+			Profile:           o.profile,
+			Personality:       pers,
+			Baud:              o.baud,
+			FlowControl:       o.flowControl,
+			StateDir:          o.stateDir,
+			RunDir:            runDir,
+			Termination:       term,
+			TermSet:           o.termination != "",
+			LineLimit:         o.lineLimit,
+			ResponseLimit:     o.responseLimit,
+			BusyFIFO:          o.busyFIFO,
+			NoBusyFIFO:        o.busyFIFO == 0,
+			ReadyDelay:        o.readyDelay,
+			FirstCommandError: o.firstCommandError,
+			CommandLatency:    o.commandLatency,
+			WriteLatency:      o.writeLatency,
+			Log:               log,
+		})
+	}
+	return cfgs, nil
+}
+
+func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	level, err := logrus.ParseLevel(o.logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := logrus.New()
+	logger.SetOutput(stderr)
+	logger.SetLevel(level)
+	log := logrus.NewEntry(logger).WithField("component", "nrfsim")
+
+	runDir := o.runDir
+	if runDir == "" {
+		if runDir, err = os.MkdirTemp("", "nrfsim-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(runDir)
+	}
+	cfgs, err := o.boardConfigs(runDir, log)
+	if err != nil {
+		return err
+	}
+	type running struct {
+		b   *sim.Board
+		ctl *sim.ControlServer
+	}
+	var boards []running
+	defer func() {
+		for _, r := range boards {
+			r.ctl.Close()
+			r.b.Close()
+		}
+	}()
+	enc := json.NewEncoder(stdout)
+	for _, cfg := range cfgs {
+		b, err := sim.StartBoard(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		ctl, err := sim.ServeControl(b)
+		if err != nil {
+			b.Close()
+			return err
+		}
+		boards = append(boards, running{b, ctl})
+		st, err := b.State(ctx)
+		if err != nil {
+			return err
+		}
+		line := boardLine{
+			SerialNumber: st.SerialNumber,
+			VCOM0:        st.VCOM0,
+			PTY:          st.PTY,
+			Control:      ctl.Path(),
+			Profile:      st.Profile,
+			Personality:  string(st.Firmware.Personality),
+			Baud:         b.Config().Baud,
+		}
+		if cfg.StateDir != "" {
+			line.State = cfg.StateDir
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	if errors.Is(context.Cause(ctx), context.Canceled) {
+		log.Info("stopping")
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is one injected misbehaviour, as tests and the control endpoint describe it.
+//
+// Kinds:
+//   - "drop", "corrupt": lose or bit-flip bytes on the link. Dir is "to_device" (default) or
+//     "from_device"; Probability per byte (default 1), Skip bytes first, at most Count bytes
+//     (0 = no limit), Seed for the random choices.
+//   - "urc": the modem sends the notification line Text (e.g. "+CEREG: 2"); it comes out at
+//     once when the line is idle, else between the lines of the next response.
+//   - "hang": the command after Count further commands is swallowed: no answer, the AT host
+//     stays busy until a reset.
+//   - "slow": the modem takes LatencyMS longer for every command (0 restores).
+//   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
+//     small AT buffer on read-back (0 restores).
+//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528).
+//   - "store_capacity": the modem's store takes at most Count user credentials (+CME ERROR: 515;
+//     0 = no limit).
+//   - "echo": Enabled makes the device echo every received byte.
+//   - "noise": Count random bytes are written before the banner of the next boot.
+type Fault struct {
+	Kind        string  `json:"kind"`
+	Dir         string  `json:"dir,omitempty"`
+	Probability float64 `json:"probability,omitempty"`
+	Count       int     `json:"count,omitempty"`
+	Skip        int     `json:"skip,omitempty"`
+	Seed        int64   `json:"seed,omitempty"`
+	Text        string  `json:"text,omitempty"`
+	LatencyMS   int     `json:"latency_ms,omitempty"`
+	Bytes       int     `json:"bytes,omitempty"`
+	Enabled     bool    `json:"enabled,omitempty"`
+}
+
+// faultState is the board's active faults. The loop owns it, except the byte faults, which the
+// writer goroutine also reads (under mu).
+type faultState struct {
+	mu  sync.Mutex
+	in  *byteFault
+	out *byteFault
+
+	active       []Fault
+	hangAfter    int // -1 = off
+	extraLatency time.Duration
+	truncate     int
+	echo         bool
+	noise        []byte
+	urcs         []string
+	stats        *Stats
+}
+
+func (f *faultState) input(p []byte) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.in == nil {
+		return p
+	}
+	n := len(p)
+	p = f.in.apply(p)
+	if f.stats != nil {
+		f.stats.DroppedFault += uint64(n - len(p))
+	}
+	if f.in.exhausted() {
+		f.in = nil
+	}
+	return p
+}
+
+func (f *faultState) output(p []byte) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.out == nil {
+		return p
+	}
+	p = f.out.apply(p)
+	if f.out.exhausted() {
+		f.out = nil
+	}
+	return p
+}
+
+func (f *faultState) hangNow() bool {
+	switch {
+	case f.hangAfter < 0:
+		return false
+	case f.hangAfter == 0:
+		f.hangAfter = -1
+		return true
+	}
+	f.hangAfter--
+	return false
+}
+
+func (f *faultState) takeNoise() []byte {
+	n := f.noise
+	f.noise = nil
+	return n
+}
+
+// interleaveURCs puts pending notifications between the first and second line of a response
+// (before a one-line response), where a real AT monitor callback can land.
+func (f *faultState) interleaveURCs(out []byte) []byte {
+	if len(f.urcs) == 0 {
+		return out
+	}
+	var urc []byte
+	for _, u := range f.urcs {
+		urc = append(urc, u...)
+		urc = append(urc, "\r\n"...)
+	}
+	f.urcs = nil
+	at := 0
+	if i := bytes.Index(out, []byte("\r\n")); i >= 0 && i+2 < len(out) {
+		at = i + 2
+	}
+	res := make([]byte, 0, len(out)+len(urc))
+	res = append(res, out[:at]...)
+	res = append(res, urc...)
+	return append(res, out[at:]...)
+}
+
+func (f *faultState) list() []Fault {
+	return append([]Fault{}, f.active...)
+}
+
+// InjectFault activates a fault (see Fault for the kinds).
+func (b *Board) InjectFault(ctx context.Context, ft Fault) error {
+	return b.call(ctx, func() error { return b.inject(ft) })
+}
+
+func (b *Board) inject(ft Fault) error {
+	f := &b.faults
+	f.stats = &b.stats
+	switch ft.Kind {
+	case "drop", "corrupt":
+		bf, err := newByteFault(ft)
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		switch ft.Dir {
+		case "", "to_device":
+			f.in = bf
+		case "from_device":
+			f.out = bf
+		default:
+			f.mu.Unlock()
+			return fmt.Errorf("sim: fault %s: dir %q (want to_device or from_device)", ft.Kind, ft.Dir)
+		}
+		f.mu.Unlock()
+	case "urc":
+		if ft.Text == "" || strings.ContainsAny(ft.Text, "\r\n") {
+			return fmt.Errorf("sim: fault urc: text must be one non-empty line")
+		}
+		f.urcs = append(f.urcs, ft.Text)
+		if !b.busy && b.ready {
+			b.emitPendingURCs()
+		}
+	case "hang":
+		if ft.Count < 0 {
+			return fmt.Errorf("sim: fault hang: count must not be negative")
+		}
+		f.hangAfter = ft.Count
+	case "slow":
+		if ft.LatencyMS < 0 {
+			return fmt.Errorf("sim: fault slow: latency_ms must not be negative")
+		}
+		f.extraLatency = time.Duration(ft.LatencyMS) * time.Millisecond
+	case "truncate":
+		if ft.Bytes < 0 {
+			return fmt.Errorf("sim: fault truncate: bytes must not be negative")
+		}
+		f.truncate = ft.Bytes
+	case "power_off_warning":
+		b.modem.powerOffWarning = ft.Enabled
+	case "store_capacity":
+		if ft.Count < 0 {
+			return fmt.Errorf("sim: fault store_capacity: count must not be negative")
+		}
+		b.modem.capacity = ft.Count
+	case "echo":
+		f.echo = ft.Enabled
+	case "noise":
+		if ft.Count <= 0 || ft.Count > 1<<16 {
+			return fmt.Errorf("sim: fault noise: count must be 1..65536")
+		}
+		rng := rand.New(rand.NewSource(ft.Seed))
+		f.noise = make([]byte, ft.Count)
+		rng.Read(f.noise)
+	default:
+		return fmt.Errorf("sim: unknown fault kind %q", ft.Kind)
+	}
+	f.active = append(f.active, ft)
+	return nil
+}
+
+// ClearFaults removes every fault and restores the modem switches.
+func (b *Board) ClearFaults(ctx context.Context) error {
+	return b.call(ctx, func() error {
+		f := &b.faults
+		f.mu.Lock()
+		f.in, f.out = nil, nil
+		f.mu.Unlock()
+		f.active = nil
+		f.hangAfter = -1
+		f.extraLatency = 0
+		f.truncate = 0
+		f.echo = false
+		f.noise = nil
+		f.urcs = nil
+		b.modem.powerOffWarning = false
+		b.modem.capacity = 0
+		return nil
+	})
+}
