@@ -694,6 +694,7 @@ type State struct {
 	CMEE         int                 `json:"cmee"`
 	RXPending    int                 `json:"rx_pending"`
 	RXQueued     int                 `json:"rx_queued"`
+	RXFIFO       int                 `json:"rx_fifo"`
 	RXInQuotes   bool                `json:"rx_in_quotes"`
 	Credentials  []CredentialSummary `json:"credentials"`
 	Faults       []Fault             `json:"faults"`
@@ -718,7 +719,8 @@ func (b *Board) State(ctx context.Context) (State, error) {
 			Credentials:  b.nvm.summary(),
 			Faults:       b.faults.list(),
 			Stats:        b.stats,
-			RXQueued:     len(b.queue) + len(b.fifo),
+			RXQueued:     len(b.queue),
+			RXFIFO:       len(b.fifo),
 		}
 		if b.port != nil {
 			s.PTY = b.port.ptyPath()
