@@ -23,10 +23,10 @@ const testTimeout = 10 * time.Second
 
 type testBoard struct {
 	*sim.Board
-	t *testing.T
+	t testing.TB
 }
 
-func startBoard(t *testing.T, cfg sim.BoardConfig) *testBoard {
+func startBoard(t testing.TB, cfg sim.BoardConfig) *testBoard {
 	t.Helper()
 	if cfg.RunDir == "" {
 		cfg.RunDir = t.TempDir()
@@ -92,14 +92,14 @@ func (b *testBoard) waitIdle(rx uint64) sim.State {
 
 // host is the host side of a VCOM port.
 type host struct {
-	t    *testing.T
+	t    testing.TB
 	p    serial.Port
 	got  bytes.Buffer // everything received
 	read int          // bytes of got already consumed by expect
 	sent uint64
 }
 
-func openHost(t *testing.T, path string, baud int) *host {
+func openHost(t testing.TB, path string, baud int) *host {
 	t.Helper()
 	if baud == 0 {
 		baud = 115200
@@ -166,7 +166,18 @@ var finals = []string{"OK\r\n", "ERROR\r\n"}
 // final reads one response up to its final result code.
 func (h *host) final() string {
 	h.t.Helper()
+	s, _, _ := h.timedFinal()
+	return s
+}
+
+// timedFinal reads one response up to its final result code and also returns when its first
+// and its last bytes arrived.
+func (h *host) timedFinal() (resp string, first, last time.Time) {
+	h.t.Helper()
 	deadline := time.Now().Add(testTimeout)
+	if h.got.Len() > h.read {
+		first = time.Now()
+	}
 	for {
 		rest := string(h.got.Bytes()[h.read:])
 		best := -1
@@ -195,13 +206,20 @@ func (h *host) final() string {
 		}
 		if best >= 0 {
 			h.read += best
-			return rest[:best]
+			return rest[:best], first, last
 		}
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for a final result; received: %q", rest)
 		}
+		before := h.got.Len()
 		if err := h.fill(); err != nil {
 			h.t.Fatalf("read: %v", err)
+		}
+		if h.got.Len() > before {
+			last = time.Now()
+			if first.IsZero() {
+				first = last
+			}
 		}
 	}
 }

@@ -157,6 +157,7 @@ type slmRX struct {
 	buf      []byte
 	inQuote  bool
 	overflow bool
+	prev     byte // the byte received before this one, stored or not
 }
 
 func (r *slmRX) reset() {
@@ -165,11 +166,13 @@ func (r *slmRX) reset() {
 	r.overflow = false
 }
 
-// errSLMOverflow is the line slmRX hands over when a line overflowed: the firmware answers
+// slmOverflowLine is the line slmRX hands over when a line overflowed: the firmware answers
 // ERROR to it.
 const slmOverflowLine = "\x00overflow"
 
 func (r *slmRX) feed(c byte) ([]byte, bool, []byte) {
+	prev := r.prev
+	r.prev = c
 	if c == 0x08 || c == 0x7f {
 		if len(r.buf) > 0 {
 			r.buf = r.buf[:len(r.buf)-1]
@@ -187,7 +190,7 @@ func (r *slmRX) feed(c byte) ([]byte, bool, []byte) {
 		case TermLF:
 			end = c == '\n'
 		case TermCRLF:
-			end = c == '\n' && len(r.buf) > 0 && r.buf[len(r.buf)-1] == '\r'
+			end = c == '\n' && prev == '\r'
 		case TermNUL:
 			end = c == 0
 		}
@@ -202,7 +205,10 @@ func (r *slmRX) feed(c byte) ([]byte, bool, []byte) {
 		}
 	}
 	if len(r.buf) >= r.limit {
-		r.overflow = true
+		// The CR of a CR LF terminator is trimmed anyway; it does not overflow the line.
+		if !(c == '\r' && r.term == TermCRLF && !r.inQuote) {
+			r.overflow = true
+		}
 		return nil, false, nil
 	}
 	r.buf = append(r.buf, c)
