@@ -189,3 +189,18 @@ func (e *TransportExitedError) Error() string {
 func (e *TransportExitedError) Unwrap() error { return e.Err }
 
 func (e *TransportExitedError) Is(target error) bool { return target == ErrTransportExited }
+
+// WithKind marks err as being of kind (one of the sentinels above, e.g.
+// ErrNotFound) without changing its text, so that the kind crosses the plugin
+// boundary. It returns nil for a nil err.
+func WithKind(err, kind error) error {
+	if err == nil {
+		return nil
+	}
+	return &kindError{err: err, kind: kind}
+}
+
+type kindError struct{ err, kind error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }

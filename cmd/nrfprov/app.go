@@ -1,0 +1,233 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/nrfprov/nrfprov/plugin"
+	"github.com/nrfprov/nrfprov/plugin/serialtransport"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitIntegrity   = 3 // a plugin failed its checksum or is not pinned
+	exitInterrupted = 130
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func nrfprovVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// builtins are the transports this binary serves itself.
+var builtins = map[string]func(log *logrus.Entry) plugin.Transport{
+	serialtransport.Name: func(log *logrus.Entry) plugin.Transport {
+		return serialtransport.New(nrfprovVersion(), log)
+	},
+}
+
+func builtinNames() []string {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	return names
+}
+
+// app holds what every command shares. Flags are bound to its fields by the
+// root command; nothing is package-level.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	cancel         context.CancelFunc
+	forced         chan struct{}
+
+	logLevel  string
+	checksums []string
+	lockPath  string
+
+	log *logrus.Entry
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, cancel context.CancelFunc) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, cancel: cancel, forced: make(chan struct{})}
+}
+
+func (a *app) execute(ctx context.Context, args []string) int {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(a.stderr, "nrfprov: %v\n", err)
+	for _, h := range hints(err) {
+		fmt.Fprintf(a.stderr, "  hint: %s\n", h)
+	}
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):
+		return exitIntegrity
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	default:
+		return exitError
+	}
+}
+
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// hints are the remedies the CLI adds to library errors.
+func hints(err error) []string {
+	var hs []string
+	if errors.Is(err, plugin.ErrNotLocked) {
+		hs = append(hs, "run `nrfprov transports lock` to pin the transports found now, or pass --plugin-checksum <name>=<sha256>")
+	}
+	if errors.Is(err, plugin.ErrChecksumMismatch) {
+		hs = append(hs, "the executable changed since it was pinned: if you trust the new one, run `nrfprov transports lock` again")
+	}
+	if errors.Is(err, plugin.ErrPermission) {
+		hs = append(hs, "add yourself to the group that owns the port (dialout or uucp) and log in again")
+	}
+	if errors.Is(err, plugin.ErrBusy) {
+		hs = append(hs, "another program has the port open (a terminal, ModemManager, nRF Connect)")
+	}
+	if errors.Is(err, plugin.ErrUnknownTransport) {
+		hs = append(hs, "external transports are executables named "+plugin.ExecutablePrefix+"<name>, next to nrfprov, in $"+plugin.EnvPluginDir+" or on PATH")
+	}
+	return hs
+}
+
+// setup runs before every command except the plugin server.
+func (a *app) setup() error {
+	lvl, err := logrus.ParseLevel(a.logLevel)
+	if err != nil {
+		return usageError{fmt.Errorf("--log-level %q: %w", a.logLevel, err)}
+	}
+	l := logrus.New()
+	l.SetOutput(a.stderr)
+	l.SetLevel(lvl)
+	a.log = logrus.NewEntry(l)
+	a.watchInterrupts()
+	return nil
+}
+
+// watchInterrupts: the first Ctrl-C (or SIGTERM) cancels the command's
+// context, which closes streams and kills plugins on the way out; the second
+// forces the exit.
+func (a *app) watchInterrupts() {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go interrupts(sig, a.cancel, a.forced, a.log)
+}
+
+func interrupts(sig <-chan os.Signal, cancel func(), forced chan<- struct{}, log *logrus.Entry) {
+	s := <-sig
+	log.Warnf("%v: stopping; interrupt again to force", s)
+	cancel()
+	s = <-sig
+	log.Errorf("%v again: forcing exit", s)
+	close(forced)
+}
+
+func defaultLockPath() string {
+	if p := os.Getenv("NRFPROV_PLUGIN_LOCK"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	return filepath.Join(dir, "nrfprov", "transports.lock")
+}
+
+// discover finds the transports the way nrfprov always does.
+func (a *app) discover() ([]plugin.Found, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locate the nrfprov executable: %w", err)
+	}
+	if resolved, err := filepath.EvalSymlinks(self); err == nil {
+		self = resolved
+	}
+	return plugin.Discover(plugin.DiscoverConfig{
+		Self:      self,
+		Builtins:  builtinNames(),
+		PluginDir: os.Getenv(plugin.EnvPluginDir),
+		PathList:  os.Getenv("PATH"),
+	})
+}
+
+// host discovers the transports and returns a Host with the pins from the
+// lock file and --plugin-checksum. The caller closes it.
+func (a *app) host() (*plugin.Host, []plugin.Found, error) {
+	found, err := a.discover()
+	if err != nil {
+		return nil, nil, err
+	}
+	lf, err := plugin.ReadLockFile(a.lockPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	pins, err := plugin.Pins(lf, a.checksums)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return plugin.NewHost(plugin.HostConfig{Found: found, Pins: pins, Log: a.log}), found, nil
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "nrfprov",
+		Short:         "Provision TLS credentials into nRF91 modems",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Annotations[annotationPluginServer] != "" {
+				return nil
+			}
+			return a.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.logLevel, "log-level", cmp.Or(os.Getenv("NRFPROV_LOG_LEVEL"), "warning"),
+		"log level: trace, debug, info, warning, error (env NRFPROV_LOG_LEVEL)")
+	pf.StringArrayVar(&a.checksums, "plugin-checksum", nil,
+		"pin an external transport: <name>=<sha256 hex> (repeatable; overrides the lock file)")
+	pf.StringVar(&a.lockPath, "plugin-lock", defaultLockPath(),
+		"transport lock file (env NRFPROV_PLUGIN_LOCK)")
+	root.AddCommand(newTransportsCmd(a), newPluginCmd(a), newVersionCmd(a))
+	return root
+}
+
+const annotationPluginServer = "plugin-server"
