@@ -1,0 +1,169 @@
+// Package e2e runs the transport layer end to end: real plugin processes
+// (the nrfprov binary serving its built-in serial transport, the external
+// nrfprov-transport-tcp), over real pseudo-terminals of nrfsim boards and
+// real TCP on 127.0.0.1.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/plugin"
+)
+
+// Binaries built once by TestMain.
+var (
+	nrfprovBin string // <bin>/nrfprov
+	tcpBin     string // <plugins>/nrfprov-transport-tcp, the external transport
+	pluginDir  string // <plugins>: what tests pass as $NRFPROV_PLUGIN_DIR
+	futureBin  string // <future>/nrfprov-transport-future: speaks only protocol 2
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "nrfprov-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	bin, plugins, future := filepath.Join(tmp, "bin"), filepath.Join(tmp, "plugins"), filepath.Join(tmp, "future")
+	nrfprovBin = filepath.Join(bin, "nrfprov")
+	tcpBin = filepath.Join(plugins, "nrfprov-transport-tcp")
+	futureBin = filepath.Join(future, "nrfprov-transport-future")
+	pluginDir = plugins
+	for _, b := range []struct{ out, pkg string }{
+		{nrfprovBin, "github.com/nrfprov/nrfprov/cmd/nrfprov"},
+		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
+		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
+	} {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n", b.pkg, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// testTimeout bounds every wait. Hitting it means a failure, not a slow
+// machine: everything here answers in milliseconds.
+const testTimeout = 15 * time.Second
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startBoard starts a virtual nRF9160 DK running at_client and waits for its
+// boot output.
+func startBoard(t testing.TB, cfg sim.BoardConfig) *sim.Board {
+	t.Helper()
+	if cfg.RunDir == "" {
+		cfg.RunDir = t.TempDir()
+	}
+	if cfg.ReadyDelay == 0 {
+		cfg.ReadyDelay = 10 * time.Millisecond
+	}
+	b, err := sim.StartBoard(ctxT(t), cfg)
+	if err != nil {
+		t.Fatalf("start board: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if err := b.WaitReady(ctxT(t)); err != nil {
+		t.Fatalf("board not ready: %v", err)
+	}
+	return b
+}
+
+// newHost returns a Host that finds the serial built-in in the nrfprov binary
+// and external transports in dir, logging into a captured logrus logger.
+func newHost(t testing.TB, dir string, pins plugin.Checksums) (*plugin.Host, *logtest.Hook) {
+	t.Helper()
+	found, err := plugin.Discover(plugin.DiscoverConfig{Self: nrfprovBin, Builtins: []string{"serial"}, PluginDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	h := plugin.NewHost(plugin.HostConfig{Found: found, Pins: pins, Log: logrus.NewEntry(logger)})
+	t.Cleanup(h.Close)
+	return h, hook
+}
+
+func start(t testing.TB, h *plugin.Host, name string) *plugin.Client {
+	t.Helper()
+	c, err := h.Start(ctxT(t), name)
+	if err != nil {
+		t.Fatalf("start transport %s: %v", name, err)
+	}
+	return c
+}
+
+func openConn(t testing.TB, tr plugin.Transport, req plugin.OpenRequest) plugin.Conn {
+	t.Helper()
+	c, err := tr.Open(ctxT(t), req)
+	if err != nil {
+		t.Fatalf("open %s: %v", req.Address, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+// readUntil reads r until want appears, bounded by testTimeout through the
+// reader's read deadline.
+func readUntil(t testing.TB, r io.Reader, want string) string {
+	t.Helper()
+	s, err := readUntilErr(r, want)
+	if err != nil {
+		t.Fatalf("waiting for %q: got %q: %v", want, s, err)
+	}
+	return s
+}
+
+func readUntilErr(r io.Reader, want string) (string, error) {
+	if d, ok := r.(deadliner); ok {
+		_ = d.SetReadDeadline(time.Now().Add(testTimeout))
+		defer func() { _ = d.SetReadDeadline(time.Time{}) }()
+	}
+	var got bytes.Buffer
+	buf := make([]byte, 512)
+	for !strings.Contains(got.String(), want) {
+		n, err := r.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			return got.String(), err
+		}
+	}
+	return got.String(), nil
+}
+
+// exchange sends an AT command and returns the response up to its final OK.
+func exchange(t testing.TB, c io.ReadWriter, cmd string) string {
+	t.Helper()
+	if _, err := c.Write([]byte(cmd + "\r")); err != nil {
+		t.Fatalf("write %q: %v", cmd, err)
+	}
+	return readUntil(t, c, "OK\r\n")
+}
