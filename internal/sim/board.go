@@ -416,12 +416,21 @@ func (b *Board) emit(data []byte, done func()) {
 	gen := b.gen
 	var cb func()
 	if done != nil {
+		// Runs on the writer goroutine, which waits until the loop has handled it.
 		cb = func() {
-			b.send(func() {
+			handled := make(chan struct{})
+			if !b.send(func() {
 				if b.gen == gen {
 					done()
 				}
-			})
+				close(handled)
+			}) {
+				return
+			}
+			select {
+			case <-handled:
+			case <-b.quit:
+			}
 		}
 	}
 	if len(data) == 0 {
@@ -509,7 +518,7 @@ func (b *Board) handle(c byte) {
 	if ah, ok := rx.(*atHostRX); ok && ah.dropped > before {
 		b.stats.OverflowBytes++
 	}
-	if b.faults.echo && echo == nil && !send {
+	if b.faults.echo {
 		echo = []byte{c}
 	}
 	b.emit(echo, nil)
@@ -526,25 +535,30 @@ func (b *Board) handle(c byte) {
 	}
 }
 
-// execute hands a command to the modem. The AT host stays busy (receive off) until the answer
-// has been written.
-func (b *Board) execute(cmd []byte) {
+// execute hands commands to the modem, one after the other (MoSh's AT mode can pipeline
+// several). The AT host stays busy (receive off) until the last answer has been written.
+func (b *Board) execute(cmds [][]byte) {
 	b.busy = true
-	b.stats.Commands++
-	if b.faults.hangNow() {
-		b.hung = true
-		b.stats.HungCommands++
-		b.log.Debug("command hangs (fault)")
-		return
+	var results []modemResult
+	var latency time.Duration
+	for _, cmd := range cmds {
+		b.stats.Commands++
+		if b.faults.hangNow() {
+			b.hung = true
+			b.stats.HungCommands++
+			b.log.Debug("command hangs (fault)")
+			return
+		}
+		res := b.modem.exec(cmd)
+		if res.hang {
+			b.hung = true
+			b.stats.HungCommands++
+			b.log.Debug("command hangs (modem)")
+			return
+		}
+		latency += res.latency + b.faults.extraLatency
+		results = append(results, res)
 	}
-	res := b.modem.exec(cmd)
-	if res.hang {
-		b.hung = true
-		b.stats.HungCommands++
-		b.log.Debug("command hangs (modem)")
-		return
-	}
-	latency := res.latency + b.faults.extraLatency
 	gen := b.gen
 	time.AfterFunc(latency, func() {
 		b.send(func() {
@@ -552,8 +566,11 @@ func (b *Board) execute(cmd []byte) {
 				return
 			}
 			limit := b.responseLimit()
-			out := b.fw.frame(res, limit)
-			out = b.faults.interleaveURCs(out)
+			var out []byte
+			for _, res := range results {
+				out = append(out, b.fw.frame(res, limit)...)
+			}
+			out = b.faults.interleaveURCs(out, b.fw.urc)
 			b.emit(out, b.idle)
 		})
 	})
@@ -609,8 +626,7 @@ func (b *Board) emitPendingURCs() bool {
 	}
 	var out []byte
 	for _, u := range b.faults.urcs {
-		out = append(out, u...)
-		out = append(out, "\r\n"...)
+		out = append(out, b.fw.urc(u)...)
 	}
 	b.faults.urcs = nil
 	b.emit(out, nil)

@@ -64,10 +64,10 @@ func (f *faultState) input(p []byte) []byte {
 	if f.in == nil {
 		return p
 	}
-	n := len(p)
+	hits := f.in.hits
 	p = f.in.apply(p)
 	if f.stats != nil {
-		f.stats.DroppedFault += uint64(n - len(p))
+		f.stats.DroppedFault += uint64(f.in.hits - hits)
 	}
 	if f.in.exhausted() {
 		f.in = nil
@@ -108,14 +108,13 @@ func (f *faultState) takeNoise() []byte {
 
 // interleaveURCs puts pending notifications between the first and second line of a response
 // (before a one-line response), where a real AT monitor callback can land.
-func (f *faultState) interleaveURCs(out []byte) []byte {
+func (f *faultState) interleaveURCs(out []byte, frame func(string) []byte) []byte {
 	if len(f.urcs) == 0 {
 		return out
 	}
 	var urc []byte
 	for _, u := range f.urcs {
-		urc = append(urc, u...)
-		urc = append(urc, "\r\n"...)
+		urc = append(urc, frame(u)...)
 	}
 	f.urcs = nil
 	at := 0

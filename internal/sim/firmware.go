@@ -60,9 +60,11 @@ const (
 
 // step is what the firmware does with a completed line.
 type step struct {
-	modem []byte // a command for the modem, or nil
-	out   []byte // output written without involving the modem
+	modem [][]byte // commands for the modem, run one after the other; nil for none
+	out   []byte   // output written without involving the modem
 }
+
+func one(cmd []byte) step { return step{modem: [][]byte{cmd}} }
 
 // firmware is one personality's behaviour on the UART: how it receives, what it prints at
 // boot, how it frames the modem's answers.
@@ -77,6 +79,8 @@ type firmware interface {
 	line(l []byte, ready bool) step
 	// frame turns the modem's answer into UART output; limit is the response buffer size.
 	frame(res modemResult, limit int) []byte
+	// urc frames an unsolicited notification line.
+	urc(text string) []byte
 	// control handles bytes that bypass the line machine (MoSh's Ctrl-X Ctrl-Q); it returns
 	// true and output when it consumed the byte.
 	control(c byte) (bool, []byte)
@@ -125,8 +129,10 @@ func (f *atClientFW) line(l []byte, ready bool) step {
 	if !ready {
 		return step{out: l}
 	}
-	return step{modem: l}
+	return one(l)
 }
+
+func (f *atClientFW) urc(text string) []byte { return []byte(text + "\r\n") }
 
 func (f *atClientFW) frame(res modemResult, limit int) []byte {
 	return truncate(res.out, limit)
@@ -146,7 +152,7 @@ func (f *slmFW) line(l []byte, ready bool) step {
 		return step{out: f.errorOut()}
 	}
 	// SLM ignores whatever precedes the first "AT" of a line (power-on noise).
-	i := strings.Index(strings.ToUpper(string(l)), "AT")
+	i := indexAT(l)
 	if i < 0 {
 		if len(bytes.TrimSpace(l)) == 0 {
 			return step{}
@@ -160,12 +166,25 @@ func (f *slmFW) line(l []byte, ready bool) step {
 			return step{out: f.errorOut()}
 		}
 	}
-	return step{modem: l}
+	return one(l)
+}
+
+// indexAT finds the first "AT" in any letter case, byte by byte (the line may hold any bytes).
+func indexAT(l []byte) int {
+	for i := 0; i+1 < len(l); i++ {
+		if l[i]|0x20 == 'a' && l[i+1]|0x20 == 't' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
+
+// urc: SLM prefixes notifications with CR LF, V.250 style.
+func (f *slmFW) urc(text string) []byte { return []byte("\r\n" + text + "\r\n") }
 
 // frame: V.250 style, a CR LF before the response and another before the final result code.
 func (f *slmFW) frame(res modemResult, limit int) []byte {
@@ -207,6 +226,7 @@ func (appFW) boot() ([]byte, []byte)        { return []byte(ncsBanner + appStart
 func (appFW) line([]byte, bool) step        { return step{} }
 func (appFW) frame(modemResult, int) []byte { return nil }
 func (appFW) control(byte) (bool, []byte)   { return false, nil }
+func (appFW) urc(string) []byte             { return nil }
 func (appFW) busy() busyPolicy              { return busyHold }
 
 // moshFW is Modem Shell: a Zephyr shell whose `at` command passes one argument to the modem,
@@ -219,6 +239,7 @@ type moshFW struct {
 }
 
 func (f *moshFW) personality() Personality { return ModemShell }
+func (f *moshFW) urc(text string) []byte   { return []byte(text + "\r\n") }
 func (f *moshFW) busy() busyPolicy         { return busyHold }
 
 func (f *moshFW) rx() lineRX {
@@ -257,7 +278,7 @@ func (f *moshFW) control(c byte) (bool, []byte) {
 
 func (f *moshFW) line(l []byte, ready bool) step {
 	if f.atMode != nil {
-		return step{modem: l}
+		return f.atModeLine(l)
 	}
 	argv, err := shellArgv(string(l))
 	if err != nil {
@@ -277,10 +298,44 @@ func (f *moshFW) line(l []byte, ready bool) step {
 	cmd := argv[1]
 	// CONFIG_AT_SHELL_UNESCAPE_LF: for AT%CMNG=0 the two characters \n become CR LF, so a PEM
 	// typed on one shell line reaches the modem with real line breaks.
-	if strings.HasPrefix(strings.ToUpper(cmd), "AT%CMNG=0") {
+	if strings.HasPrefix(cmd, "AT%CMNG=0") {
 		cmd = strings.ReplaceAll(cmd, `\n`, "\r\n")
 	}
-	return step{modem: []byte(cmd)}
+	return one([]byte(cmd))
+}
+
+// MoSh's AT command mode runs up to 10 commands separated by '|' (outside quotes), each at most
+// 1023 characters; more, or longer ones, answer ERROR.
+const (
+	moshPipeMax    = 10
+	moshPipeCmdMax = 1023
+)
+
+func (f *moshFW) atModeLine(l []byte) step {
+	var cmds [][]byte
+	start, inQuote := 0, false
+	for i, c := range l {
+		switch {
+		case c == '"':
+			inQuote = !inQuote
+		case c == '|' && !inQuote:
+			cmds = append(cmds, l[start:i])
+			start = i + 1
+		}
+	}
+	cmds = append(cmds, l[start:])
+	if len(cmds) == 1 {
+		return one(l)
+	}
+	if len(cmds) > moshPipeMax {
+		return step{out: []byte("ERROR\r\n")}
+	}
+	for _, c := range cmds {
+		if len(c) > moshPipeCmdMax {
+			return step{out: []byte("ERROR\r\n")}
+		}
+	}
+	return step{modem: cmds}
 }
 
 // frame prints the modem's answer with shell_print (one more line break) and the prompt; in AT

@@ -30,8 +30,16 @@ type vcom struct {
 
 // openVCOM creates a new pseudo-terminal in raw mode and points link at it.
 func openVCOM(link string) (*vcom, error) {
-	master, slave, err := pty.Open()
+	ptmx, slave, err := pty.Open()
 	if err != nil {
+		return nil, fmt.Errorf("sim: open pty: %w", err)
+	}
+	// pty.Open leaves the master in blocking mode (it calls Fd), and a blocking Read cannot be
+	// interrupted by Close: an unplug would not hang up the host's handle. A non-blocking
+	// duplicate goes through Go's poller, where Close wakes the reader at once.
+	master, err := pollable(ptmx)
+	if err != nil {
+		slave.Close()
 		return nil, fmt.Errorf("sim: open pty: %w", err)
 	}
 	if err := makeRaw(slave); err != nil {
@@ -53,6 +61,20 @@ func openVCOM(link string) (*vcom, error) {
 		return nil, fmt.Errorf("sim: vcom link: %w", err)
 	}
 	return &vcom{master: master, slave: slave, link: link}, nil
+}
+
+func pollable(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // makeRaw puts the terminal in raw mode: no echo, no line editing, no CR/LF translation, so
@@ -88,7 +110,7 @@ func (v *vcom) close() {
 type outChunk struct {
 	data []byte
 	gen  uint64
-	done func() // called (from the writer goroutine) when the last byte went out
+	done func() // called (from the writer goroutine, which waits for it) as the last bytes go out
 }
 
 // pacedWriter is the board's UART transmitter: one goroutine writes queued output to the
@@ -158,13 +180,13 @@ func (w *pacedWriter) run() {
 		c := w.queue[0]
 		w.queue = w.queue[1:]
 		w.mu.Unlock()
-		if w.write(c) && c.done != nil {
-			c.done()
-		}
+		w.write(c)
 	}
 }
 
-// write sends one chunk at the line rate; it returns false when a flush cut it short.
+// write sends one chunk at the line rate. A chunk's done callback runs just before its last
+// bytes go out, and write waits for it: the device re-enables its receiver as it sends the
+// final byte, so a host that answers the instant it sees that byte is never early.
 func (w *pacedWriter) write(c outChunk) bool {
 	start := time.Now()
 	w.mu.Lock()
@@ -187,6 +209,9 @@ func (w *pacedWriter) write(c outChunk) bool {
 			port, filter := w.port, w.filter
 			w.sent += uint64(due - sent)
 			w.mu.Unlock()
+			if due == len(c.data) && c.done != nil {
+				c.done()
+			}
 			out := c.data[sent:due]
 			if filter != nil {
 				out = filter(append([]byte(nil), out...))
@@ -202,9 +227,8 @@ func (w *pacedWriter) write(c outChunk) bool {
 	}
 	w.mu.Lock()
 	w.next = start.Add(time.Duration(len(c.data)) * w.bt)
-	ok := w.gen == c.gen
 	w.mu.Unlock()
-	return ok
+	return true
 }
 
 // byteFault drops or corrupts bytes of one direction of the link.
