@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -205,25 +206,48 @@ func readPort(conn Conn, free chan []byte, chunks chan<- chunk, quit <-chan stru
 	}
 }
 
-// coalesce builds one frame from c and whatever else the reader has already
-// queued, up to MaxFrame, without waiting for more. Small reads (a UART
-// trickling bytes) thus share a frame whenever the gRPC sender is the
-// bottleneck, and add no latency when it is not. It returns the first queued
-// chunk it did not take: an error, or data that would overflow the frame.
+// Coalescing. A frame takes every chunk the reader has already queued, up to
+// MaxFrame, without waiting: small reads (a UART trickling an AT response)
+// then share a frame whenever the gRPC sender is the bottleneck, and add no
+// latency when it is not. Only when the frame is already large (bulk data:
+// the reader filled lingerMin bytes) does the sender wait up to linger for
+// more, to send fewer, fuller frames.
+const (
+	lingerMin = 2048
+	linger    = time.Millisecond
+)
+
+// coalesce builds one frame from c and the chunks that follow it. It returns
+// the first chunk it did not take: an error, or data that would overflow
+// the frame.
 func coalesce(c chunk, chunks <-chan chunk, free chan<- []byte) ([]byte, *chunk) {
-	frame := append(make([]byte, 0, len(c.buf)), c.buf...)
+	frame := append(make([]byte, 0, max(len(c.buf), lingerMin)), c.buf...)
 	free <- c.buf[:cap(c.buf)]
+	var timeout <-chan time.Time
 	for {
+		var n chunk
 		select {
-		case n := <-chunks:
-			if n.err != nil || len(frame)+len(n.buf) > MaxFrame {
-				return frame, &n
-			}
-			frame = append(frame, n.buf...)
-			free <- n.buf[:cap(n.buf)]
+		case n = <-chunks:
 		default:
-			return frame, nil
+			if len(frame) < lingerMin || len(frame) >= MaxFrame {
+				return frame, nil
+			}
+			if timeout == nil {
+				t := time.NewTimer(linger)
+				defer t.Stop()
+				timeout = t.C
+			}
+			select {
+			case n = <-chunks:
+			case <-timeout:
+				return frame, nil
+			}
 		}
+		if n.err != nil || len(frame)+len(n.buf) > MaxFrame {
+			return frame, &n
+		}
+		frame = append(frame, n.buf...)
+		free <- n.buf[:cap(n.buf)]
 	}
 }
 
