@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/nrfprov/nrfprov/plugin"
+)
+
+func TestSecondInterruptForces(t *testing.T) {
+	logger, _ := logtest.NewNullLogger()
+	sig := make(chan os.Signal, 2)
+	cancelled := make(chan struct{})
+	forced := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		interrupts(sig, func() { close(cancelled) }, forced, logrus.NewEntry(logger))
+		close(done)
+	}()
+	sig <- os.Interrupt
+	<-cancelled
+	select {
+	case <-forced:
+		t.Fatal("the first interrupt forced the exit")
+	default:
+	}
+	sig <- syscall.SIGTERM
+	select {
+	case <-forced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second interrupt did not force the exit")
+	}
+	<-done
+}
+
+// runApp runs the command line in-process.
+func runApp(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := newApp(strings.NewReader(""), &out, &errb, cancel)
+	code = a.execute(ctx, args)
+	return out.String(), errb.String(), code
+}
+
+func TestUsageErrorsExitWith2(t *testing.T) {
+	for _, args := range [][]string{
+		{"--no-such-flag"},
+		{"version", "extra"},
+		{"--log-level", "loud", "version"},
+		{"--plugin-checksum", "tcp=xyz", "plugin", "connect", "tcp", "127.0.0.1:1"},
+		{"plugin", "serve"},
+	} {
+		_, stderr, code := runApp(t, args...)
+		if code != exitUsage || !strings.HasPrefix(stderr, "nrfprov: ") {
+			t.Errorf("nrfprov %q: exit %d, stderr %q; want exit %d and an nrfprov: message", args, code, stderr, exitUsage)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := runApp(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "nrfprov ") || !strings.Contains(out, "transport protocol 1") {
+		t.Fatalf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestLockWritesPinsAndHints(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "nrfprov-transport-echo")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, "transports.lock")
+	t.Setenv(plugin.EnvPluginDir, dir)
+	out, stderr, code := runApp(t, "--plugin-lock", lock, "transports", "lock")
+	if code != 0 || !strings.Contains(out, "pinned echo sha256:") {
+		t.Fatalf("transports lock: exit %d\n%s%s", code, out, stderr)
+	}
+	lf, err := plugin.ReadLockFile(lock)
+	if err != nil || lf.Transports["echo"].Path != exe {
+		t.Fatalf("lock file: %+v, %v", lf, err)
+	}
+	if hs := hints(plugin.WithKind(errors.New("x"), plugin.ErrNotLocked)); len(hs) != 1 || !strings.Contains(hs[0], "transports lock") {
+		t.Fatalf("hints(ErrNotLocked) = %q", hs)
+	}
+}
