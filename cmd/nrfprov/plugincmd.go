@@ -74,7 +74,13 @@ func newPluginConnectCmd(a *app) *cobra.Command {
 			a.log.WithField("pid", c.Pid()).Infof("connected to %s through %s", args[1], args[0])
 
 			errc := make(chan error, 2)
-			go func() { _, err := io.Copy(a.stdout, conn); errc <- fmt.Errorf("target: %w", err) }()
+			go func() {
+				_, err := io.Copy(a.stdout, conn)
+				if err == nil {
+					err = io.EOF // the transport closed the stream cleanly
+				}
+				errc <- err
+			}()
 			go func() {
 				_, err := io.Copy(conn, a.stdin)
 				if err == nil {

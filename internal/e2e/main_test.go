@@ -52,12 +52,25 @@ func run(m *testing.M) int {
 		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
 		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
 	} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		// Build with the test binary's own -race setting: the packages are
+		// then already in the build cache, and the plugins run under the
+		// race detector too when the tests do.
+		args := []string{"build", "-o", b.out}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n", b.pkg, err)
 			return 1
 		}
+	}
+	if raceEnabled {
+		// A race in a plugin or host process kills it (and so fails the
+		// test that drove it); and race-enabled binaries would otherwise
+		// sleep 1 s at every exit.
+		_ = os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" halt_on_error=1 atexit_sleep_ms=0"))
 	}
 	return m.Run()
 }
