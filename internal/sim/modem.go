@@ -175,18 +175,16 @@ func (m *modem) cmdCMEE(suffix string) modemResult {
 	case suffix == "?":
 		return m.ok(fmt.Sprintf("+CMEE: %d\r\n", m.cmee))
 	case suffix == "=?":
-		return m.ok("+CMEE: (0,1)\r\n")
+		return m.ok("+CMEE: (0-2)\r\n")
 	case strings.HasPrefix(suffix, "="):
 		args, err := splitArgs(suffix[1:])
 		if err != nil || len(args) != 1 || args[0].quoted {
 			return m.errorPlain()
 		}
-		// 2 (verbose) is accepted and reports numbers, as a field report shows (F2).
+		// 2 (verbose) is accepted and still reports numbers, as a field report shows (F2).
 		switch args[0].s {
-		case "0":
-			m.cmee = 0
-		case "1", "2":
-			m.cmee = 1
+		case "0", "1", "2":
+			m.cmee = int(args[0].s[0] - '0')
 		default:
 			return m.errorPlain()
 		}
