@@ -152,11 +152,11 @@ func (m *modem) cmdCFUN(suffix string) modemResult {
 	case suffix == "=?":
 		return m.ok("+CFUN: (0,1,4,20,21,30,31,40,41,44)\r\n")
 	case strings.HasPrefix(suffix, "="):
-		args, err := splitArgs(suffix[1:])
-		if err != nil || len(args) != 1 || args[0].quoted {
+		arg, ok := numberArg(suffix[1:])
+		if !ok {
 			return m.errorPlain()
 		}
-		fun, err := strconv.Atoi(args[0].s)
+		fun, err := strconv.Atoi(arg)
 		if err != nil {
 			return m.errorPlain()
 		}
@@ -177,14 +177,14 @@ func (m *modem) cmdCMEE(suffix string) modemResult {
 	case suffix == "=?":
 		return m.ok("+CMEE: (0-2)\r\n")
 	case strings.HasPrefix(suffix, "="):
-		args, err := splitArgs(suffix[1:])
-		if err != nil || len(args) != 1 || args[0].quoted {
+		arg, ok := numberArg(suffix[1:])
+		if !ok {
 			return m.errorPlain()
 		}
 		// 2 (verbose) is accepted and still reports numbers, as a field report shows (F2).
-		switch args[0].s {
+		switch arg {
 		case "0", "1", "2":
-			m.cmee = int(args[0].s[0] - '0')
+			m.cmee = int(arg[0] - '0')
 		default:
 			return m.errorPlain()
 		}
@@ -200,11 +200,11 @@ func (m *modem) cmdCGSN(suffix string) modemResult {
 	case suffix == "=?":
 		return m.ok("+CGSN: (0-3)\r\n")
 	case strings.HasPrefix(suffix, "="):
-		args, err := splitArgs(suffix[1:])
-		if err != nil || len(args) != 1 || args[0].quoted {
+		arg, ok := numberArg(suffix[1:])
+		if !ok {
 			return m.errorPlain()
 		}
-		snt = args[0].s
+		snt = arg
 	default:
 		return m.errorPlain()
 	}
@@ -219,6 +219,15 @@ func (m *modem) cmdCGSN(suffix string) modemResult {
 		return m.ok("+CGSN: \"01\"\r\n")
 	}
 	return m.errorPlain()
+}
+
+// numberArg reads the one bare parameter of a set command such as +CFUN=<fun>.
+func numberArg(params string) (string, bool) {
+	args, err := splitArgs(params)
+	if err != nil || len(args) != 1 || args[0].quoted {
+		return "", false
+	}
+	return args[0].s, true
 }
 
 // hashOf is the digest the modem reports for a stored credential: the uppercase SHA-256 of the
