@@ -199,7 +199,7 @@ func StartBoard(ctx context.Context, cfg BoardConfig) (*Board, error) {
 	if cfg.StateDir != "" {
 		statePath = filepath.Join(cfg.StateDir, cfg.SerialNumber+".json")
 	}
-	n, err := openNVM(statePath, firmwareImage{Personality: cfg.Personality})
+	n, err := openNVM(statePath, FirmwareImage{Personality: cfg.Personality})
 	if err != nil {
 		return nil, err
 	}
@@ -682,7 +682,7 @@ func (b *Board) Flash(ctx context.Context, img FirmwareImage) error {
 		if !b.powered {
 			return errUnplugged
 		}
-		b.nvm.firmware = firmwareImage(img)
+		b.nvm.firmware = img
 		if err := b.nvm.save(); err != nil {
 			return err
 		}
@@ -690,9 +690,6 @@ func (b *Board) Flash(ctx context.Context, img FirmwareImage) error {
 		return nil
 	})
 }
-
-// FirmwareImage identifies what is flashed: the personality and, for a hex file, its hash.
-type FirmwareImage firmwareImage
 
 // State is a snapshot of the board for the control endpoint and tests. It carries credential
 // hashes and sizes, never their contents.
@@ -724,7 +721,7 @@ func (b *Board) State(ctx context.Context) (State, error) {
 		s = State{
 			SerialNumber: b.cfg.SerialNumber,
 			Profile:      b.prof.Name,
-			Firmware:     FirmwareImage(b.nvm.firmware),
+			Firmware:     b.nvm.firmware,
 			VCOM0:        b.VCOM0(),
 			Powered:      b.powered,
 			Ready:        b.ready,

@@ -32,12 +32,12 @@ type nvm struct {
 	path     string // state file; "" keeps everything in memory
 	creds    map[credKey][]byte
 	identity *ecdsa.PrivateKey
-	firmware firmwareImage
+	firmware FirmwareImage
 }
 
-// firmwareImage is what the application flash holds: a personality and, when it came from a
+// FirmwareImage is what the application flash holds: a personality and, when it came from a
 // hex file, that file's identity.
-type firmwareImage struct {
+type FirmwareImage struct {
 	Personality Personality `json:"personality"`
 	ImageSHA256 string      `json:"image_sha256,omitempty"`
 	ImageName   string      `json:"image_name,omitempty"`
@@ -47,7 +47,7 @@ type nvmFile struct {
 	Version     int           `json:"version"`
 	Credentials []storedCred  `json:"credentials"`
 	IdentityKey []byte        `json:"identity_key_pkcs8"`
-	Firmware    firmwareImage `json:"firmware"`
+	Firmware    FirmwareImage `json:"firmware"`
 }
 
 type storedCred struct {
@@ -59,7 +59,7 @@ const nvmVersion = 1
 
 // openNVM loads the state file at path, or creates a fresh NVM (and the file) when it does not
 // exist. An unreadable or corrupt file is an error: the model never silently forgets credentials.
-func openNVM(path string, fw firmwareImage) (*nvm, error) {
+func openNVM(path string, fw FirmwareImage) (*nvm, error) {
 	n := &nvm{path: path, creds: map[credKey][]byte{}, firmware: fw}
 	if path != "" {
 		data, err := os.ReadFile(path)
