@@ -66,9 +66,14 @@ type Port struct {
 
 	deadline atomic.Pointer[time.Time] // read deadline; nil means none
 
-	wmu      sync.Mutex // serialises Write
-	inflight sync.WaitGroup
-	closing  atomic.Bool
+	wsem    chan struct{} // serialises Write; a semaphore so Close can cut the wait
+	done    chan struct{} // closed when Close begins
+	closing atomic.Bool
+
+	mu       sync.Mutex // guards inflight and idle
+	inflight bool       // a Write is between its closing check and its return
+	idle     chan struct{}
+
 	closeMu  sync.Mutex // serialises Close
 	closeErr error
 	closed   bool
@@ -105,7 +110,7 @@ func Open(path string, cfg Config) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serialio: open %s: %w", path, translate(err))
 	}
-	p := &Port{path: path, pty: pty, sport: sp}
+	p := &Port{path: path, pty: pty, sport: sp, wsem: make(chan struct{}, 1), done: make(chan struct{})}
 	if ctl != nil {
 		if err := ctl.setFlowControl(true); err != nil {
 			_ = sp.Close()
@@ -187,17 +192,33 @@ func (p *Port) Read(b []byte) (int, error) {
 	}
 }
 
-// Write writes b. It refuses to start once Close has begun.
+// Write writes b. It refuses to start once Close has begun, including while
+// it waits behind another Write.
 func (p *Port) Write(b []byte) (int, error) {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	// The in-flight count is taken before the closing check so Close never
-	// releases the descriptor between the check and the system call.
-	p.inflight.Add(1)
-	defer p.inflight.Done()
-	if p.closing.Load() {
+	select {
+	case p.wsem <- struct{}{}:
+	case <-p.done:
 		return 0, fmt.Errorf("serialio: write %s: %w", p.path, ErrClosed)
 	}
+	defer func() { <-p.wsem }()
+	// The closing check and the in-flight mark are one step, so Close never
+	// releases the descriptor between the check and the system call.
+	p.mu.Lock()
+	if p.closing.Load() {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("serialio: write %s: %w", p.path, ErrClosed)
+	}
+	p.inflight = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.inflight = false
+		if p.idle != nil {
+			close(p.idle)
+			p.idle = nil
+		}
+		p.mu.Unlock()
+	}()
 	written := 0
 	for written < len(b) {
 		n, err := p.sport.Write(b[written:])
@@ -216,7 +237,10 @@ func (p *Port) Write(b []byte) (int, error) {
 // kernel (for instance held by CTS) before discarding the output queue.
 const closeGrace = 500 * time.Millisecond
 
-// Close closes the port and unblocks a pending Read. It is idempotent.
+// Close closes the port and unblocks a pending Read. It is idempotent. A
+// Write already in the kernel (held by CTS, or by a PTY nobody reads) is given
+// closeGrace, then the output queue is discarded and the port closed under
+// it; such a Write returns when the kernel lets it.
 func (p *Port) Close() error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
@@ -224,18 +248,26 @@ func (p *Port) Close() error {
 		return p.closeErr
 	}
 	p.closed = true
+	close(p.done)
+	p.mu.Lock()
 	p.closing.Store(true)
-	idle := make(chan struct{})
-	go func() { p.inflight.Wait(); close(idle) }()
-	timer := time.NewTimer(closeGrace)
-	defer timer.Stop()
-	select {
-	case <-idle:
-	case <-timer.C:
-		// A write is stuck in the kernel; drop the output queue so it can
-		// return. Closing the descriptor under it is safe: the system call
-		// holds its own reference to the open file.
-		_ = p.sport.ResetOutputBuffer()
+	var idle chan struct{}
+	if p.inflight {
+		idle = make(chan struct{})
+		p.idle = idle
+	}
+	p.mu.Unlock()
+	if idle != nil {
+		timer := time.NewTimer(closeGrace)
+		defer timer.Stop()
+		select {
+		case <-idle:
+		case <-timer.C:
+			// A write is stuck in the kernel; drop the output queue so it
+			// can return. Closing the descriptor under it is safe: the
+			// system call holds its own reference to the open file.
+			_ = p.sport.ResetOutputBuffer()
+		}
 	}
 	if err := p.sport.Close(); err != nil {
 		p.closeErr = fmt.Errorf("serialio: close %s: %w", p.path, translate(err))

@@ -225,3 +225,32 @@ func TestOpenThroughSymlink(t *testing.T) {
 	}
 	readUntil(t, p, "Ready\r\n", 5*time.Second)
 }
+
+func TestCloseWhileWriteIsBlocked(t *testing.T) {
+	master, slave := ptyPair(t)
+	p, err := serialio.Open(slave.Name(), serialio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = p.Write(make([]byte, 1<<20)) }()
+	// Bytes reaching the board prove the Write is under way; the board then
+	// stops reading and the PTY fills up under it.
+	if _, err := master.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close blocked behind a stuck Write")
+	}
+	if _, err := p.Write([]byte("AT\r")); !errors.Is(err, serialio.ErrClosed) {
+		t.Fatalf("Write after Close = %v, want ErrClosed", err)
+	}
+	// The stuck Write stays in the kernel until the board reads or hangs
+	// up; the cleanup closes the master, which ends it with EIO.
+}
