@@ -56,11 +56,12 @@ func NewHost(cfg HostConfig) *Host {
 // Client is a running transport plugin. It is a Transport (and a
 // TargetLister); its Conns are *Stream values.
 type Client struct {
-	name string
-	path string
-	info Info
-	gp   *goplugin.Client
-	tr   *grpcClient
+	name   string
+	path   string
+	pinned []byte // the SHA-256 the executable must have; nil for built-ins
+	info   Info
+	gp     *goplugin.Client
+	tr     *grpcClient
 }
 
 var _ Transport = (*Client)(nil)
@@ -114,7 +115,7 @@ func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
 		return nil, fmt.Errorf("plugin: start %s: host is closed: %w", name, ErrClosed)
 	}
 	gp := goplugin.NewClient(cfg)
-	c := &Client{name: name, path: f.Path, gp: gp}
+	c := &Client{name: name, path: f.Path, pinned: sum, gp: gp}
 	h.clients = append(h.clients, c)
 	h.mu.Unlock()
 
@@ -166,8 +167,9 @@ func (c *Client) start(ctx context.Context) error {
 func (c *Client) startErr(err error) error {
 	switch {
 	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):
+		// The file changed between our check and go-plugin's, just before exec.
 		got, _ := FileSHA256(c.path)
-		return &ChecksumMismatchError{Transport: c.name, Path: c.path, Got: got}
+		return &ChecksumMismatchError{Transport: c.name, Path: c.path, Want: c.pinned, Got: got}
 	case strings.Contains(err.Error(), "incompatible API version"):
 		// go-plugin has no sentinel for this; its text is stable since v1.0.
 		return fmt.Errorf("plugin: start %s (%s): host speaks protocol %d: %w: %w",
