@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/creack/pty"
-
 	"github.com/nrfprov/nrfprov/internal/sim"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
@@ -78,30 +76,30 @@ func TestSerialPluginErrorsAreTyped(t *testing.T) {
 		t.Fatalf("open with unknown option = %v, want ErrInvalidArgument", err)
 	}
 
-	// The device goes away under an open stream. (This uses a PTY pair of
-	// its own: sim.Board.Unplug removes the VCOM0 link but, at the time of
-	// writing, does not hang up a port that is already open.)
-	master, slave, err := pty.Open()
-	if err != nil {
+	// Pull the USB cable under an open stream.
+	conn := openConn(t, c, plugin.OpenRequest{Address: b.VCOM0()})
+	exchange(t, conn, "AT")
+	if err := b.Unplug(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = slave.Close() }()
-	conn := openConn(t, c, plugin.OpenRequest{Address: slave.Name()})
-	if _, err := master.Write([]byte("Ready\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	readUntil(t, conn, "Ready\r\n")
-	_ = slave.Close()
-	_ = master.Close() // the last master descriptor: the line hangs up
 	_, err = readUntilErr(conn, "never")
 	var re *plugin.RemoteError
 	if !errors.Is(err, plugin.ErrDisconnected) || !errors.As(err, &re) || re.Transport != "serial" {
-		t.Fatalf("read after hangup = %v, want a RemoteError from serial matching ErrDisconnected", err)
+		t.Fatalf("read after unplug = %v, want a RemoteError from serial matching ErrDisconnected", err)
+	}
+	if _, err := c.Open(ctxT(t), plugin.OpenRequest{Address: b.VCOM0()}); !errors.Is(err, plugin.ErrNotFound) {
+		t.Fatalf("open while unplugged = %v, want ErrNotFound", err)
 	}
 	if c.Exited() {
-		t.Fatal("a vanished device took the transport process down")
+		t.Fatal("an unplugged board took the transport process down")
 	}
-	// The transport still serves other ports.
+	// Plug it back: the same path, a new PTY, the same transport process.
+	if err := b.Replug(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitReady(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	exchange(t, openConn(t, c, plugin.OpenRequest{Address: b.VCOM0()}), "AT")
 }
 
