@@ -96,7 +96,7 @@ func (c *grpcClient) Open(ctx context.Context, req OpenRequest) (Conn, error) {
 	open := &pb.OpenRequest{Address: req.Address, Baud: uint32(req.Baud), FlowControl: req.FlowControl, Options: req.Options}
 	if err := st.Send(&pb.ClientFrame{Frame: &pb.ClientFrame_Open{Open: open}}); err != nil {
 		_, rerr := st.Recv()
-		return fail(c.callErr("open "+req.Address, cmpErr(rerr, err)))
+		return fail(c.callErr("open "+req.Address, statusOr(rerr, err)))
 	}
 	first, err := st.Recv()
 	if err != nil {
@@ -117,17 +117,22 @@ func (c *grpcClient) Open(ctx context.Context, req OpenRequest) (Conn, error) {
 		go s.receive()
 		return s, nil
 	case *pb.ServerFrame_Closed:
-		return fail(fromWireError(c.name, "open "+req.Address, f.Closed.GetError()))
+		err := fromWireError(c.name, "open "+req.Address, f.Closed.GetError())
+		if err == nil {
+			err = fmt.Errorf("plugin: transport %s: open %s: closed without an error: %w", c.name, req.Address, ErrProtocol)
+		}
+		return fail(err)
 	default:
 		return fail(fmt.Errorf("plugin: transport %s: open %s: unexpected first frame %T: %w", c.name, req.Address, f, ErrProtocol))
 	}
 }
 
-func cmpErr(a, b error) error {
-	if a != nil && !errors.Is(a, io.EOF) {
-		return a
+// statusOr prefers the stream's status (from Recv) over Send's bare io.EOF.
+func statusOr(recvErr, sendErr error) error {
+	if recvErr != nil && !errors.Is(recvErr, io.EOF) {
+		return recvErr
 	}
-	return b
+	return sendErr
 }
 
 // recvQueue is how many received frames a Stream holds for Read before its

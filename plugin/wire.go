@@ -69,6 +69,7 @@ func fromWireError(transport, op string, e *pb.Error) error {
 	for _, k := range kinds {
 		if k.kind == e.GetKind() {
 			re.Kind = k.err
+			break
 		}
 	}
 	return re
