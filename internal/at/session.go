@@ -1,0 +1,354 @@
+package at
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Timing is what a command's deadline is computed from.
+type Timing struct {
+	// Baud is the link speed in bit/s; each byte takes 10 bits (8N1). Zero means 115200.
+	Baud int
+	// Latency is how long the modem may take to answer once the command has arrived
+	// (default 2 s; a credential write adds WriteLatency).
+	Latency time.Duration
+	// WriteLatency is added for commands that write the modem's NVM (default 5 s).
+	WriteLatency time.Duration
+	// Slack multiplies the wire time, for USB and driver delays (default 1.5).
+	Slack float64
+}
+
+func (t Timing) withDefaults() Timing {
+	if t.Baud <= 0 {
+		t.Baud = 115200
+	}
+	if t.Latency <= 0 {
+		t.Latency = 2 * time.Second
+	}
+	if t.WriteLatency <= 0 {
+		t.WriteLatency = 5 * time.Second
+	}
+	if t.Slack < 1 {
+		t.Slack = 1.5
+	}
+	return t
+}
+
+// WireTime is how long n bytes take on the link.
+func (t Timing) WireTime(n int) time.Duration {
+	t = t.withDefaults()
+	return time.Duration(float64(n) * 10 * float64(time.Second) / float64(t.Baud))
+}
+
+// Deadline is the time a command of sent bytes, expecting about reply bytes back, may take:
+// its wire time (with slack), plus the modem's latency, plus the write latency when it writes.
+func (t Timing) Deadline(sent, reply int, writes bool) time.Duration {
+	t = t.withDefaults()
+	d := time.Duration(float64(t.WireTime(sent+reply))*t.Slack) + t.Latency
+	if writes {
+		d += t.WriteLatency
+	}
+	return d
+}
+
+// Direction of traced bytes.
+type Direction string
+
+const (
+	Sent     Direction = "tx"
+	Received Direction = "rx"
+)
+
+// Config sets a session up.
+type Config struct {
+	Dialect    Dialect
+	Terminator Terminator
+	Timing     Timing
+	// Trace, when set, sees every byte sent and received, with its time. Commands marked
+	// secret are traced with their quoted content replaced (see Cmd.Secret).
+	Trace func(at time.Time, dir Direction, data []byte)
+}
+
+// Cmd is one command to run.
+type Cmd struct {
+	// Text is the AT command without terminator, e.g. `AT%CMNG=1`.
+	Text string
+	// Reply is how many bytes the answer may have, for the deadline (e.g. a read-back).
+	Reply int
+	// Writes marks commands that write the modem's NVM (%CMNG write/delete, %KEYGEN).
+	Writes bool
+	// Timeout overrides the computed deadline when > 0.
+	Timeout time.Duration
+	// Secret marks a command whose quoted content is a secret (a private key, a PSK): traces
+	// and errors show it as its SHA-256 instead.
+	Secret bool
+	// Redacted is how the command is shown in errors and traces when Secret is set; nrfprov's
+	// credential layer fills it with the hash of the content.
+	Redacted string
+}
+
+func (c Cmd) shown() string {
+	if c.Secret {
+		if c.Redacted != "" {
+			return c.Redacted
+		}
+		return CommandName(c.Text) + "=<secret>"
+	}
+	if len(c.Text) > 80 {
+		return c.Text[:60] + fmt.Sprintf("…(%d bytes)", len(c.Text))
+	}
+	return c.Text
+}
+
+// Response is the answer to a successful command.
+type Response struct {
+	Lines []string // information lines, without the final OK
+}
+
+// Session runs AT commands over a byte stream, one at a time. One goroutine reads the stream;
+// closing the stream (its owner's job) ends it.
+type Session struct {
+	w   io.Writer
+	cfg Config
+
+	rx   chan []byte
+	done chan struct{} // closed when the reader stops
+	rerr error         // why the reader stopped; read after done is closed
+
+	mu    sync.Mutex // guards urcs (Notifications may be called from anywhere)
+	urcs  []string
+	split Splitter
+}
+
+// NewSession starts reading rw. The caller keeps ownership of rw and closes it when done, which
+// stops the session's reader.
+func NewSession(rw io.ReadWriter, cfg Config) *Session {
+	cfg.Timing = cfg.Timing.withDefaults()
+	s := &Session{w: rw, cfg: cfg, rx: make(chan []byte, 64), done: make(chan struct{})}
+	go s.read(rw)
+	return s
+}
+
+func (s *Session) read(r io.Reader) {
+	defer close(s.done)
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			data := append([]byte(nil), buf[:n]...)
+			if s.cfg.Trace != nil {
+				s.cfg.Trace(time.Now(), Received, data)
+			}
+			s.rx <- data
+		}
+		if err != nil {
+			s.rerr = err
+			return
+		}
+	}
+}
+
+// Config returns the session's settings.
+func (s *Session) Config() Config { return s.cfg }
+
+// SetTerminator and SetDialect change how later commands are sent (after detection).
+func (s *Session) SetTerminator(t Terminator) { s.cfg.Terminator = t }
+func (s *Session) SetDialect(d Dialect)       { s.cfg.Dialect = d }
+
+// Notifications returns and forgets the unsolicited notifications received so far.
+func (s *Session) Notifications() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.urcs
+	s.urcs = nil
+	return u
+}
+
+func (s *Session) addURC(line string) {
+	s.mu.Lock()
+	s.urcs = append(s.urcs, line)
+	s.mu.Unlock()
+}
+
+// wire is what goes on the link for cmd.
+func (s *Session) wire(text string) (string, error) {
+	if s.cfg.Dialect == Shell {
+		if strings.ContainsAny(text, "\r") && !strings.Contains(text, "\r\n") {
+			return "", fmt.Errorf("%w: a lone CR would end the shell line", ErrBadCommand)
+		}
+		return ShellLine(text) + s.cfg.Terminator.Bytes(), nil
+	}
+	return text + s.cfg.Terminator.Bytes(), nil
+}
+
+// Exec sends one command and waits for its final result, until the command's deadline or ctx
+// ends. Device refusals come back as *ErrorResult, *CMEError or *CMSError; no answer in time as
+// *TimeoutError; a vanished stream as ErrClosed.
+func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
+	wire, err := s.wire(c.Text)
+	if err != nil {
+		return nil, err
+	}
+	s.drainIdle()
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = s.cfg.Timing.Deadline(len(wire), c.Reply, c.Writes)
+	}
+	if s.cfg.Trace != nil {
+		shown := wire
+		if c.Secret {
+			shown = c.shown() + s.cfg.Terminator.Bytes()
+		}
+		s.cfg.Trace(time.Now(), Sent, []byte(shown))
+	}
+	start := time.Now()
+	if _, err := io.WriteString(s.w, wire); err != nil {
+		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
+	}
+	return s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
+}
+
+// collect reads the answer to c (sent at start) until its final result or the deadline.
+func (s *Session) collect(ctx context.Context, c Cmd, echo string, start time.Time, timeout time.Duration) (*Response, error) {
+	name := CommandName(c.Text)
+	var lines []string
+	seenContent := false
+	// handle takes received bytes; it returns true with the outcome once the final result came.
+	handle := func(data []byte) (bool, *Response, error) {
+		for _, line := range s.split.Feed(data) {
+			switch {
+			case !seenContent && echo != "" && isEcho(line, echo):
+				// the device or the shell echoed the command
+			case IsURC(line, name):
+				s.addURC(line)
+			case isPrompt(line):
+			default:
+				if f, ok := ParseFinal(line); ok {
+					resp, err := s.finish(c, lines, f)
+					return true, resp, err
+				}
+				seenContent = true
+				lines = append(lines, line)
+			}
+		}
+		return false, nil, nil
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case data := <-s.rx:
+			if done, resp, err := handle(data); done {
+				return resp, err
+			}
+		case <-timer.C:
+			partial, inQuote := s.split.Partial()
+			return nil, &TimeoutError{Cmd: c.shown(), After: time.Since(start), Lines: lines, Partial: partial, InQuote: inQuote}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("at: %s: %w", c.shown(), ctx.Err())
+		case <-s.done:
+			// The reader stopped; what it delivered before stopping still counts.
+			for {
+				select {
+				case data := <-s.rx:
+					if done, resp, err := handle(data); done {
+						return resp, err
+					}
+					continue
+				default:
+				}
+				break
+			}
+			return nil, fmt.Errorf("at: %s: %w: %v", c.shown(), ErrClosed, s.rerr)
+		}
+	}
+}
+
+func (s *Session) finish(c Cmd, lines []string, f Final) (*Response, error) {
+	switch f.Kind {
+	case FinalOK:
+		return &Response{Lines: lines}, nil
+	case FinalCME:
+		return nil, &CMEError{Cmd: c.shown(), Code: f.Code}
+	case FinalCMS:
+		return nil, &CMSError{Cmd: c.shown(), Code: f.Code}
+	}
+	return nil, &ErrorResult{Cmd: c.shown(), Lines: lines}
+}
+
+// isEcho: the line is the command echoed, maybe after a shell prompt.
+func isEcho(line, echo string) bool {
+	return line == echo || strings.HasSuffix(line, echo)
+}
+
+// isPrompt: a shell prompt with nothing after it ("mosh:~$ ", "uart:~$ ").
+func isPrompt(line string) bool {
+	s := strings.TrimSpace(line)
+	return strings.HasSuffix(s, ":~$") || strings.HasSuffix(s, ":~#")
+}
+
+// drainIdle takes what arrived between commands: notifications are kept, anything else (a late
+// answer, boot chatter) is dropped, and a partial line is forgotten.
+func (s *Session) drainIdle() {
+	for {
+		select {
+		case data := <-s.rx:
+			for _, line := range s.split.Feed(data) {
+				if IsURC(line, "") {
+					s.addURC(line)
+				}
+			}
+		default:
+			if _, inQuote := s.split.Partial(); !inQuote {
+				// Keep a prompt without line break: the next echo follows it on the same line.
+				return
+			}
+			s.split.Reset()
+			return
+		}
+	}
+}
+
+// WaitFor reads until a line containing one of want arrives (a boot banner, "Ready"), and
+// returns that line. Notifications are kept; other lines are skipped.
+func (s *Session) WaitFor(ctx context.Context, timeout time.Duration, want ...string) (string, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case data := <-s.rx:
+			for _, line := range s.split.Feed(data) {
+				for _, w := range want {
+					if strings.Contains(line, w) {
+						return line, nil
+					}
+				}
+				if IsURC(line, "") {
+					s.addURC(line)
+				}
+			}
+		case <-timer.C:
+			return "", &TimeoutError{Cmd: "waiting for " + strings.Join(want, " or "), After: timeout}
+		case <-ctx.Done():
+			return "", fmt.Errorf("at: waiting for %s: %w", strings.Join(want, " or "), ctx.Err())
+		case <-s.done:
+			return "", fmt.Errorf("at: waiting for %s: %w: %v", strings.Join(want, " or "), ErrClosed, s.rerr)
+		}
+	}
+}
+
+// SendRaw writes bytes as they are (a bare terminator to flush a line, DELs).
+func (s *Session) SendRaw(p string) error {
+	if s.cfg.Trace != nil {
+		s.cfg.Trace(time.Now(), Sent, []byte(p))
+	}
+	_, err := io.WriteString(s.w, p)
+	if err != nil {
+		return fmt.Errorf("at: write: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package at
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Boot lines of the AT host firmwares (modem-cmng-athost.md §2.6, §3.1).
+const (
+	BannerATClient = "The AT host sample started"
+	BannerReady    = "Ready"
+)
+
+// SyncOptions tunes Sync.
+type SyncOptions struct {
+	// ExpectBoot waits for "Ready" (after a reset or a flash) before talking: new at_client
+	// firmware answers nothing useful between its banner and "Ready".
+	ExpectBoot bool
+	// BootTimeout bounds the wait for "Ready" (default 10 s).
+	BootTimeout time.Duration
+	// Attempts is how many times AT is tried (default 5); Probe is each try's deadline
+	// (default 1 s).
+	Attempts int
+	Probe    time.Duration
+}
+
+// Sync brings the link to a known state (§7.2 step 2): optionally wait for "Ready", send a bare
+// terminator to end any half line (its answer, often ERROR from power-on junk, is discarded),
+// then AT until OK.
+func (s *Session) Sync(ctx context.Context, o SyncOptions) error {
+	if o.BootTimeout <= 0 {
+		o.BootTimeout = 10 * time.Second
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 5
+	}
+	if o.Probe <= 0 {
+		o.Probe = time.Second
+	}
+	if o.ExpectBoot {
+		if _, err := s.WaitFor(ctx, o.BootTimeout, BannerReady); err != nil {
+			return fmt.Errorf("at: sync: waiting for the board to boot: %w", err)
+		}
+	}
+	if s.cfg.Dialect == Raw {
+		if err := s.SendRaw(s.cfg.Terminator.Bytes()); err != nil {
+			return err
+		}
+	}
+	var last error
+	for i := 0; i < o.Attempts; i++ {
+		_, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: o.Probe})
+		if err == nil {
+			return nil
+		}
+		last = err
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return fmt.Errorf("at: sync: %w", err)
+		}
+	}
+	return fmt.Errorf("at: sync: %w: %d tries of AT, last: %v", ErrNoATHost, o.Attempts, last)
+}
+
+// Detected is what Detect found out about the device's AT host.
+type Detected struct {
+	Dialect    Dialect
+	Terminator Terminator
+}
+
+// Detect finds the dialect and the line terminator the way Cellular Monitor does (§7.2 step 2):
+// `at AT` with CR LF answers OK from a shell and ERROR from a raw AT host; then AT with CR
+// answers at once in CR mode, and otherwise an LF completes it (CRLF or LF mode), which AT with
+// only LF tells apart. probe is each try's deadline (default 1 s). The session is left set to
+// what was found.
+func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, error) {
+	if probe <= 0 {
+		probe = time.Second
+	}
+	s.SetDialect(Raw)
+	s.SetTerminator(TermCRLF)
+	_, err := s.Exec(ctx, Cmd{Text: "at AT", Timeout: probe})
+	switch {
+	case err == nil:
+		s.SetDialect(Shell)
+		return Detected{Dialect: Shell, Terminator: TermCRLF}, nil
+	case errors.Is(err, ErrClosed) || ctx.Err() != nil:
+		return Detected{}, fmt.Errorf("at: detect: %w", err)
+	case errors.Is(err, ErrTimeout):
+		// Maybe a CR-only device ate the CR LF as the start of a line; try the plain forms.
+	}
+	answered := func(err error) bool {
+		var er *ErrorResult
+		var ce *CMEError
+		return err == nil || errors.As(err, &er) || errors.As(err, &ce)
+	}
+	s.SetTerminator(TermCR)
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+		return s.confirm(ctx, probe, TermCR)
+	}
+	// No answer to CR: the line waits for an LF, which completes it in LF and CRLF mode alike.
+	if err := s.SendRaw("\n"); err != nil {
+		return Detected{}, err
+	}
+	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
+	s.SetTerminator(TermLF)
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+		return s.confirm(ctx, probe, TermLF)
+	}
+	if err := s.SendRaw("\r\n"); err != nil {
+		return Detected{}, err
+	}
+	return s.confirm(ctx, probe, TermCRLF)
+}
+
+// confirm checks the terminator with a clean AT.
+func (s *Session) confirm(ctx context.Context, probe time.Duration, t Terminator) (Detected, error) {
+	s.SetTerminator(t)
+	s.drainIdle()
+	var last error
+	for i := 0; i < 3; i++ {
+		if _, last = s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); last == nil {
+			return Detected{Dialect: Raw, Terminator: t}, nil
+		}
+	}
+	return Detected{}, fmt.Errorf("at: detect: %w (AT with %s: %v)", ErrNoATHost, t, last)
+}
