@@ -89,9 +89,9 @@ func TestSplitter(t *testing.T) {
 
 func TestShellLine(t *testing.T) {
 	cases := map[string]string{
-		"AT+CGSN":                    `at 'AT+CGSN'`,
+		"AT+CGSN":                     `at 'AT+CGSN'`,
 		"AT%CMNG=0,1,0,\"a\r\nb\nc\"": `at 'AT%CMNG=0,1,0,"a\nb\nc"'`,
-		"AT%XYZ=\"it's\"":            `at 'AT%XYZ="it\'s"'`,
+		"AT%XYZ=\"it's\"":             `at 'AT%XYZ="it\'s"'`,
 	}
 	for in, want := range cases {
 		if got := ShellLine(in); got != want {
@@ -134,4 +134,3 @@ func TestParseNames(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
-
