@@ -19,12 +19,18 @@ import (
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
 )
 
-// Exit codes.
+// Exit codes (docs/exit-codes.md).
 const (
 	exitOK          = 0
 	exitError       = 1
-	exitUsage       = 2
+	exitUsage       = 2 // bad arguments or input, refused before any byte reached the board
 	exitIntegrity   = 3 // a plugin failed its checksum or is not pinned
+	exitBoard       = 4 // no board, several boards match, or nothing answers AT
+	exitTimeout     = 5 // the board did not answer in time
+	exitModem       = 6 // the modem refused (ERROR, +CME ERROR)
+	exitVerify      = 7 // a written credential does not have the expected hash
+	exitTruncated   = 8 // a read-back was cut by the device's AT buffer
+	exitLink        = 9 // the link failed: port gone, busy, transport exited
 	exitInterrupted = 130
 )
 
@@ -67,6 +73,7 @@ type app struct {
 	logLevel  string
 	checksums []string
 	lockPath  string
+	bf        boardFlags
 
 	log *logrus.Entry
 }
@@ -86,20 +93,10 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(a.stderr, "nrfprov: %v\n", err)
-	for _, h := range hints(err) {
+	for _, h := range append(hints(err), boardHints(err)...) {
 		fmt.Fprintf(a.stderr, "  hint: %s\n", h)
 	}
-	var ue usageError
-	switch {
-	case errors.As(err, &ue):
-		return exitUsage
-	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):
-		return exitIntegrity
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
-	default:
-		return exitError
-	}
+	return exitFor(err)
 }
 
 type usageError struct{ error }
@@ -226,7 +223,9 @@ func newRootCmd(a *app) *cobra.Command {
 		"pin an external transport: <name>=<sha256 hex> (repeatable; overrides the lock file)")
 	pf.StringVar(&a.lockPath, "plugin-lock", defaultLockPath(),
 		"transport lock file (env NRFPROV_PLUGIN_LOCK)")
+	a.addBoardFlags(root)
 	root.AddCommand(newTransportsCmd(a), newPluginCmd(a), newVersionCmd(a))
+	root.AddCommand(a.boardCommands()...)
 	return root
 }
 

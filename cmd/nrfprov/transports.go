@@ -177,3 +177,12 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			return usageError{fmt.Errorf("%s takes %d to %d arguments, got %d (usage: %s)", cmd.CommandPath(), lo, hi, len(args), cmd.UseLine())}
+		}
+		return nil
+	}
+}

@@ -88,7 +88,9 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 	case errors.Is(err, ErrClosed) || ctx.Err() != nil:
 		return Detected{}, fmt.Errorf("at: detect: %w", err)
 	case errors.Is(err, ErrTimeout):
-		// Maybe a CR-only device ate the CR LF as the start of a line; try the plain forms.
+		// Every AT host answers `at AT` somehow (a shell OK, a raw host ERROR, whatever its
+		// terminator); silence means none is there, or one is stuck inside quotes.
+		return Detected{}, fmt.Errorf("at: detect: %w: nothing answered `at AT` within %v (no AT host on this link, or one stuck inside an open quote until the board is reset)", ErrNoATHost, probe)
 	}
 	answered := func(err error) bool {
 		var er *ErrorResult

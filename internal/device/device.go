@@ -1,0 +1,197 @@
+// Package device connects nrfprov to one board: it picks the port, starts the transport
+// plugin, opens the link, brings the AT host to a known state (sync, dialect and terminator,
+// +CMEE=1) and hands out the AT session and the credential store on top of it.
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/nrfprov/nrfprov/internal/at"
+	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/plugin"
+	"github.com/nrfprov/nrfprov/serialio"
+)
+
+// Options say which board to open and how to talk to it.
+type Options struct {
+	// Transport names the transport plugin ("serial" by default).
+	Transport string
+	// Port is the transport's address (a port path for serial). Empty: find the board by
+	// SerialNumber among the USB serial ports (serial transport only).
+	Port string
+	// Board is a J-Link serial number (leading zeros optional) that selects the board.
+	Board string
+	// Baud and RTSCTS configure the link (transports with those capabilities).
+	Baud   int
+	RTSCTS bool
+	// Terminator and Dialect: "auto" (or empty) detects them (§7.2 of the modem notes);
+	// otherwise "cr", "lf", "crlf" and "raw", "shell".
+	Terminator string
+	Dialect    string
+	// Timing is used for every command's deadline; Baud fills its link speed.
+	Timing at.Timing
+	// Store options: the device's line limit (0: the default for the detected dialect) and
+	// whether reserved sec_tags may be written.
+	LineLimit     int
+	AllowReserved bool
+	// ExpectBoot waits for the board's "Ready" first (after a reset or flash).
+	ExpectBoot bool
+	// Trace sees every byte on the link (secrets already replaced by their hash).
+	Trace func(t time.Time, dir at.Direction, data []byte)
+	Log   *logrus.Entry
+}
+
+// ErrNoBoard: no board matched the selection, or none was named and none could be found.
+var ErrNoBoard = errors.New("device: no board")
+
+// Device is an open board.
+type Device struct {
+	Address  string
+	Session  *at.Session
+	Store    *cmng.Store
+	Detected at.Detected
+
+	client *plugin.Client
+	conn   plugin.Conn
+}
+
+// Open connects to the board. The Host (transport plugins) belongs to the caller; the device's
+// transport process is started here and stopped by Close.
+func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
+	if o.Transport == "" {
+		o.Transport = "serial"
+	}
+	term, dialect, err := parseLink(o)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := resolveAddress(o)
+	if err != nil {
+		return nil, err
+	}
+	client, err := h.Start(ctx, o.Transport)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS})
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	d := &Device{Address: addr, client: client, conn: conn}
+	timing := o.Timing
+	if timing.Baud == 0 {
+		timing.Baud = o.Baud
+	}
+	cfg := at.Config{Timing: timing, Trace: o.Trace}
+	if term != nil {
+		cfg.Terminator = *term
+	}
+	if dialect != nil {
+		cfg.Dialect = *dialect
+	}
+	d.Session = at.NewSession(conn, cfg)
+	if err := d.prepare(ctx, o, term, dialect); err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.Store = cmng.New(d.Session, cmng.Options{LineLimit: o.LineLimit, AllowReserved: o.AllowReserved})
+	if err := d.Store.EnableCMEE(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// prepare syncs and, where not given, detects the terminator and dialect.
+func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, dialect *at.Dialect) error {
+	if o.ExpectBoot {
+		if _, err := d.Session.WaitFor(ctx, 10*time.Second, at.BannerReady); err != nil {
+			return fmt.Errorf("device: waiting for the board to boot: %w", err)
+		}
+	}
+	if term != nil && dialect != nil {
+		d.Detected = at.Detected{Dialect: *dialect, Terminator: *term}
+		return d.Session.Sync(ctx, at.SyncOptions{})
+	}
+	det, err := d.Session.Detect(ctx, time.Second)
+	if err != nil {
+		return err
+	}
+	if term != nil {
+		det.Terminator = *term
+		d.Session.SetTerminator(*term)
+	}
+	if dialect != nil {
+		det.Dialect = *dialect
+		d.Session.SetDialect(*dialect)
+	}
+	d.Detected = det
+	if err := d.Session.Sync(ctx, at.SyncOptions{}); err != nil {
+		if errors.Is(err, at.ErrNoATHost) {
+			// It answered detection a moment ago: this is a board that stopped answering.
+			return fmt.Errorf("device: the board answered and then stopped answering (a stuck AT host or a hung modem): %w (%v)", at.ErrTimeout, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func parseLink(o Options) (*at.Terminator, *at.Dialect, error) {
+	var term *at.Terminator
+	var dialect *at.Dialect
+	if o.Terminator != "" && o.Terminator != "auto" {
+		t, ok := at.ParseTerminator(o.Terminator)
+		if !ok {
+			return nil, nil, fmt.Errorf("device: terminator %q: want auto, cr, lf or crlf", o.Terminator)
+		}
+		term = &t
+	}
+	if o.Dialect != "" && o.Dialect != "auto" {
+		dd, ok := at.ParseDialect(o.Dialect)
+		if !ok {
+			return nil, nil, fmt.Errorf("device: dialect %q: want auto, raw or shell", o.Dialect)
+		}
+		dialect = &dd
+	}
+	return term, dialect, nil
+}
+
+// resolveAddress turns --port / --board into the transport's address.
+func resolveAddress(o Options) (string, error) {
+	if o.Port != "" {
+		return o.Port, nil
+	}
+	if o.Transport != "serial" {
+		return "", fmt.Errorf("%w: transport %s needs --port <address>", ErrNoBoard, o.Transport)
+	}
+	ports, err := serialio.ListPorts()
+	if err != nil {
+		return "", fmt.Errorf("device: list serial ports: %w", err)
+	}
+	b, err := serialio.Pick(serialio.Boards(ports), serialio.Selector{SerialNumber: o.Board})
+	if err != nil {
+		if errors.Is(err, serialio.ErrNoBoard) {
+			return "", fmt.Errorf("%w: %w", ErrNoBoard, err)
+		}
+		return "", err
+	}
+	return b.VCOM0(), nil
+}
+
+// Reset resets the board through the transport, when it can.
+func (d *Device) Reset(ctx context.Context, kind string) error {
+	return plugin.Reset(ctx, d.conn, plugin.ResetRequest{Kind: kind})
+}
+
+// Close closes the link and stops the transport process.
+func (d *Device) Close() error {
+	err := d.conn.Close()
+	d.client.Kill()
+	return err
+}
