@@ -341,6 +341,40 @@ func (s *Session) WaitFor(ctx context.Context, timeout time.Duration, want ...st
 	}
 }
 
+// Settle discards what the device sends until the line has been quiet for quiet, or until max
+// has passed: stale answers and boot chatter from before this session must not be taken for
+// answers to its first commands. Notifications among them are kept.
+func (s *Session) Settle(ctx context.Context, quiet, max time.Duration) error {
+	end := time.NewTimer(max)
+	defer end.Stop()
+	q := time.NewTimer(quiet)
+	defer q.Stop()
+	for {
+		select {
+		case data := <-s.rx:
+			for _, line := range s.split.Feed(data) {
+				if IsURC(line, "") {
+					s.addURC(line)
+				}
+			}
+			if !q.Stop() {
+				<-q.C
+			}
+			q.Reset(quiet)
+		case <-q.C:
+			s.split.Reset()
+			return nil
+		case <-end.C:
+			s.split.Reset()
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("at: settle: %w", ctx.Err())
+		case <-s.done:
+			return fmt.Errorf("at: settle: %w: %v", ErrClosed, s.rerr)
+		}
+	}
+}
+
 // SendRaw writes bytes as they are (a bare terminator to flush a line, DELs).
 func (s *Session) SendRaw(p string) error {
 	if s.cfg.Trace != nil {

@@ -13,6 +13,9 @@ const (
 	BannerReady    = "Ready"
 )
 
+// settleQuiet is how long the line must stay quiet before a session starts talking.
+const settleQuiet = 50 * time.Millisecond
+
 // SyncOptions tunes Sync.
 type SyncOptions struct {
 	// ExpectBoot waits for "Ready" (after a reset or a flash) before talking: new at_client
@@ -43,6 +46,9 @@ func (s *Session) Sync(ctx context.Context, o SyncOptions) error {
 		if _, err := s.WaitFor(ctx, o.BootTimeout, BannerReady); err != nil {
 			return fmt.Errorf("at: sync: waiting for the board to boot: %w", err)
 		}
+	}
+	if err := s.Settle(ctx, settleQuiet, 2*o.Probe); err != nil {
+		return fmt.Errorf("at: sync: %w", err)
 	}
 	if s.cfg.Dialect == Raw {
 		if err := s.SendRaw(s.cfg.Terminator.Bytes()); err != nil {
@@ -77,6 +83,9 @@ type Detected struct {
 func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, error) {
 	if probe <= 0 {
 		probe = time.Second
+	}
+	if err := s.Settle(ctx, settleQuiet, 2*probe); err != nil {
+		return Detected{}, fmt.Errorf("at: detect: %w", err)
 	}
 	s.SetDialect(Raw)
 	s.SetTerminator(TermCRLF)
