@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 )
@@ -15,9 +16,41 @@ import (
 // Store is the modem's credential store, and the modem facts around it, over an AT session.
 // Like the session it runs one command at a time; it is not safe for concurrent use.
 type Store struct {
-	s  *at.Session
-	o  Options
-	fw *FirmwareVersion // set once FirmwareVersion has been read
+	s    *at.Session
+	o    Options
+	fw   *FirmwareVersion // set once FirmwareVersion has been read
+	last time.Time        // when the previous command's answer ended
+}
+
+// turnaround is the pause between one command's final result and the next command. at_host
+// turns its receiver back on only after writing the last byte of an answer (§2.3), and a
+// final result line is complete for the host at its CR, one byte before that LF: a command
+// sent at once can lose its bytes. Three byte times at the link speed, and at least 2 ms.
+func (c *Store) turnaround() time.Duration {
+	d := 3 * c.s.Config().Timing.WireTime(1)
+	if d < 2*time.Millisecond {
+		d = 2 * time.Millisecond
+	}
+	return d
+}
+
+// pause waits out the turnaround since the previous answer.
+func (c *Store) pause(ctx context.Context) error {
+	if c.last.IsZero() {
+		return nil
+	}
+	wait := c.turnaround() - time.Since(c.last)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // New returns a Store that talks over s.
@@ -34,7 +67,15 @@ const (
 
 // exec runs one command and turns the modem's refusals into *ModemError.
 func (c *Store) exec(ctx context.Context, op string, k opKind, typ Type, cmd at.Cmd) (*at.Response, error) {
+	if c.s.Config().Dialect == at.Shell {
+		// The shell echoes the whole line before the answer: it comes back too.
+		cmd.Reply += WireLength(cmd.Text, at.Shell)
+	}
+	if err := c.pause(ctx); err != nil {
+		return nil, fmt.Errorf("cmng: %s: %w", op, err)
+	}
 	resp, err := c.s.Exec(ctx, cmd)
+	c.last = time.Now()
 	if err == nil {
 		return resp, nil
 	}

@@ -103,6 +103,14 @@ func open(t *testing.T, b *sim.Board, o cmng.Options) *rig {
 	case sim.SerialLTEModem:
 		cfg.Terminator = at.TermCRLF
 	}
+	if c := b.Config(); c.TermSet {
+		switch c.Termination {
+		case sim.TermCRLF:
+			cfg.Terminator = at.TermCRLF
+		case sim.TermLF:
+			cfg.Terminator = at.TermLF
+		}
+	}
 	s := at.NewSession(p, cfg)
 	ctx := ctxT(t)
 	if err := s.Sync(ctx, at.SyncOptions{Probe: 500 * time.Millisecond}); err != nil {
@@ -206,7 +214,7 @@ func TestStoreEveryProfile(t *testing.T) {
 				return err
 			})
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v\ntx: %q\nrx: %q", err, r.wire.sent(), r.wire.received())
 			}
 			if fun, err := st.CFUN(ctx); err != nil || fun != 1 {
 				t.Errorf("after Offline: CFUN %d, %v; want 1 restored", fun, err)
