@@ -7,7 +7,18 @@ import (
 	"strings"
 )
 
-func listPorts() ([]PortInfo, error) { return listSysfsPorts("/sys", "/dev") }
+// listPorts reads /sys and /dev, or the trees NRFPROV_SYSFS_ROOT and NRFPROV_DEV_ROOT name
+// (a sysfs copy in a container, or the tree nrfsim publishes for its virtual boards).
+func listPorts() ([]PortInfo, error) {
+	return listSysfsPorts(envOr("NRFPROV_SYSFS_ROOT", "/sys"), envOr("NRFPROV_DEV_ROOT", "/dev"))
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 // listSysfsPorts walks <sys>/class/tty and keeps the ttys whose device is a
 // USB interface (cdc_acm: ttyACM*) or a USB serial converter (ttyUSB*). It

@@ -37,10 +37,16 @@ type cliResult struct {
 // test, so every command proves it ends by itself.
 func runNrfprov(t *testing.T, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runNrfprovEnv(t, nil, stdin, args...)
+}
+
+func runNrfprovEnv(t *testing.T, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nrfprovBin, args...)
 	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -470,5 +476,66 @@ func TestCLISecretsStayOut(t *testing.T) {
 	}
 	if !strings.Contains(out, sha(psk)) {
 		t.Fatalf("the PSK's hash is not shown anywhere:\n%s", out)
+	}
+}
+
+// TestCLIBoardSelection: virtual boards published as USB devices (nrfsim's sysfs tree) are
+// listed by `ports`, picked by --board, and never guessed: with two boards and no selection
+// nrfprov stops and lists both.
+func TestCLIBoardSelection(t *testing.T) {
+	t.Parallel()
+	run := t.TempDir()
+	b1 := startBoard(t, sim.BoardConfig{RunDir: run, SerialNumber: "000960000061"})
+	startBoard(t, sim.BoardConfig{RunDir: run, SerialNumber: "001059000062", Profile: "mfw_nrf91x1_2.0.x"})
+	env := []string{"NRFPROV_SYSFS_ROOT=" + filepath.Join(run, "sys"), "NRFPROV_DEV_ROOT=" + filepath.Join(run, "dev")}
+	do := func(args ...string) cliResult { return runNrfprovEnv(t, env, "", args...) }
+
+	r := do("ports", "--json")
+	var ports struct {
+		Boards []struct {
+			SerialNumber string `json:"serial_number"`
+			Model        string `json:"model"`
+			VCOM0        string `json:"vcom0"`
+		}
+	}
+	if r.code != 0 {
+		t.Fatalf("ports: %d %s", r.code, r.stderr)
+	}
+	decode(t, r.stdout, "ports", &ports)
+	if len(ports.Boards) != 2 || ports.Boards[0].SerialNumber != "000960000061" || ports.Boards[0].Model != "nRF9160 DK" ||
+		ports.Boards[1].Model != "nRF9161/nRF9151 DK" {
+		t.Fatalf("ports: %+v", ports.Boards)
+	}
+
+	r = do("list")
+	if r.code != 4 || !strings.Contains(r.stderr, "000960000061") || !strings.Contains(r.stderr, "001059000062") || !strings.Contains(r.stderr, "--board") {
+		t.Fatalf("two boards, no selection: exit %d\n%s", r.code, r.stderr)
+	}
+	r = do("--board", "960000061", "info", "--json")
+	var info struct {
+		Port string `json:"port"`
+		FW   string `json:"modem_firmware"`
+	}
+	if r.code != 0 {
+		t.Fatalf("--board without leading zeros: %d %s", r.code, r.stderr)
+	}
+	decode(t, r.stdout, "info", &info)
+	if !strings.HasPrefix(info.FW, "mfw_nrf9160_") {
+		t.Fatalf("--board picked %+v", info)
+	}
+	if r := do("--board", "123456789", "list"); r.code != 4 {
+		t.Fatalf("unknown board: exit %d %s", r.code, r.stderr)
+	}
+	// Unplugged, the board disappears from the list, as a USB device would.
+	if err := b1.Unplug(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	r = do("info", "--json")
+	if r.code != 0 {
+		t.Fatalf("one board left, no selection: %d %s", r.code, r.stderr)
+	}
+	decode(t, r.stdout, "info", &info)
+	if !strings.HasPrefix(info.FW, "mfw_nrf91x1_") {
+		t.Fatalf("auto-selected %+v", info)
 	}
 }

@@ -325,6 +325,9 @@ func (b *Board) Close() error {
 
 // plugIn connects the port and powers the board on.
 func (b *Board) plugIn(port *vcom) {
+	if err := publishUSB(b.cfg.RunDir, b.cfg.SerialNumber, b.prof, b.VCOM0()); err != nil {
+		b.log.WithError(err).Warn("usb identity not published")
+	}
 	b.port = port
 	b.w.setPort(port.master)
 	b.wg.Add(1)
@@ -341,6 +344,7 @@ func (b *Board) unplug() {
 	b.gen++
 	b.w.flush(b.gen)
 	b.w.setPort(nil)
+	unpublishUSB(b.cfg.RunDir, b.cfg.SerialNumber)
 	b.port.close()
 	b.port = nil
 	b.powered = false

@@ -1,0 +1,77 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The board's USB identity, published the way the Linux kernel shows a J-Link OB's CDC ACM
+// port in sysfs, under RunDir/sys and RunDir/dev:
+//
+//	sys/class/tty/<tty>/device -> sys/devices/nrfsim/<serial>/<serial>:1.0    (the USB interface)
+//	sys/devices/nrfsim/<serial>/{idVendor,idProduct,serial,product}            (the USB device)
+//	sys/devices/nrfsim/<serial>/<serial>:1.0/{bInterfaceNumber,subsystem->sys/bus/usb}
+//	dev/<tty> -> the board's VCOM0 link
+//
+// A host tool pointed at RunDir/sys and RunDir/dev instead of /sys and /dev (nrfprov:
+// NRFPROV_SYSFS_ROOT and NRFPROV_DEV_ROOT) enumerates virtual boards with the same code that
+// enumerates real ones: by VID:PID and J-Link serial number, VCOM0 first.
+
+// usbIDs are the J-Link OB IDs of the development kits (modem-cmng-athost.md §5.1).
+func usbIDs(p Profile) (vid, pid, product string) {
+	if strings.Contains(p.Model, "9160") {
+		return "1366", "1055", "J-Link"
+	}
+	return "1366", "1059", "J-Link"
+}
+
+func usbTTY(serial string) string { return "ttyNRFSIM" + serial }
+
+// publishUSB makes the board visible in the run directory's sysfs and dev trees.
+func publishUSB(runDir, serial string, p Profile, vcomLink string) error {
+	sys := filepath.Join(runDir, "sys")
+	devDir := filepath.Join(sys, "devices", "nrfsim", serial)
+	iface := filepath.Join(devDir, serial+":1.0")
+	bus := filepath.Join(sys, "bus", "usb")
+	for _, d := range []string{iface, bus, filepath.Join(sys, "class", "tty"), filepath.Join(runDir, "dev")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("sim: usb identity: %w", err)
+		}
+	}
+	vid, pid, product := usbIDs(p)
+	files := map[string]string{
+		filepath.Join(devDir, "idVendor"):        vid,
+		filepath.Join(devDir, "idProduct"):       pid,
+		filepath.Join(devDir, "serial"):          serial,
+		filepath.Join(devDir, "product"):         product,
+		filepath.Join(iface, "bInterfaceNumber"): "00",
+	}
+	for f, v := range files {
+		if err := os.WriteFile(f, []byte(v+"\n"), 0o644); err != nil {
+			return fmt.Errorf("sim: usb identity: %w", err)
+		}
+	}
+	links := map[string]string{
+		filepath.Join(iface, "subsystem"):                            bus,
+		filepath.Join(sys, "class", "tty", usbTTY(serial), "device"): iface,
+		filepath.Join(runDir, "dev", usbTTY(serial)):                 vcomLink,
+	}
+	for link, target := range links {
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			return fmt.Errorf("sim: usb identity: %w", err)
+		}
+		os.Remove(link)
+		if err := os.Symlink(target, link); err != nil {
+			return fmt.Errorf("sim: usb identity: %w", err)
+		}
+	}
+	return nil
+}
+
+// unpublishUSB removes the tty as the kernel does when the device goes away.
+func unpublishUSB(runDir, serial string) {
+	os.RemoveAll(filepath.Join(runDir, "sys", "class", "tty", usbTTY(serial)))
+	os.Remove(filepath.Join(runDir, "dev", usbTTY(serial)))
+}
