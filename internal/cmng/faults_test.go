@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/serialio"
 )
 
 func fault(t *testing.T, b *sim.Board, f sim.Fault) {
@@ -404,14 +406,90 @@ func TestHungBoardDoesNotBlock(t *testing.T) {
 	}
 }
 
-// TestBackToBackCommands: commands sent one right after another's answer all arrive whole
-// (the Store waits out the AT host's turnaround after each final result).
+// TestBackToBackCommands: commands sent right after the previous answer all arrive whole: the
+// Store waits out the AT host's turnaround after each final result, measured here from the CR
+// of the answer to the first byte of the next command.
 func TestBackToBackCommands(t *testing.T) {
 	t.Parallel()
-	r := open(t, board(t, sim.BoardConfig{}), cmng.Options{})
-	for i := 0; i < 100; i++ {
-		if fun, err := r.st.CFUN(ctxT(t)); err != nil || fun != 0 {
-			t.Fatalf("command %d: CFUN %d, %v", i, fun, err)
+	b := board(t, sim.BoardConfig{})
+	type event struct {
+		at  time.Time
+		dir at.Direction
+		cr  bool
+	}
+	var mu sync.Mutex
+	var events []event
+	p, err := serialio.Open(b.VCOM0(), serialio.Config{Baud: b.Config().Baud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	s := at.NewSession(p, at.Config{Timing: timing, Trace: func(ts time.Time, dir at.Direction, data []byte) {
+		mu.Lock()
+		events = append(events, event{ts, dir, strings.Contains(string(data), "\r")})
+		mu.Unlock()
+	}})
+	if err := s.Sync(ctxT(t), at.SyncOptions{Probe: 500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	st := cmng.New(s, cmng.Options{})
+	for n := 0; n < 40; n++ {
+		if fun, err := st.CFUN(ctxT(t)); err != nil || fun != 0 {
+			t.Fatalf("command %d: CFUN %d, %v", n, fun, err)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	var lastCR time.Time
+	checked := 0
+	for _, e := range events {
+		switch {
+		case e.dir == at.Received && e.cr:
+			lastCR = e.at
+		case e.dir == at.Sent && !lastCR.IsZero() && checked < 40:
+			if gap := e.at.Sub(lastCR); gap < 2*time.Millisecond {
+				t.Errorf("a command went out %v after the previous answer's CR, want >= 2ms", gap)
+			}
+			checked++
+		}
+	}
+	if checked < 39 {
+		t.Errorf("checked %d gaps", checked)
+	}
 }
+
+// TestPersonalities: write, verify, list and read back through each device firmware.
+func TestPersonalities(t *testing.T) {
+	t.Parallel()
+	for _, p := range []sim.Personality{sim.ATClient, sim.ModemShell, sim.SerialLTEModem} {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			r := open(t, board(t, sim.BoardConfig{Personality: p}), cmng.Options{})
+			cert := testCert(t, string(p))
+			stored := cert
+			if p == sim.ModemShell {
+				stored = []byte(strings.ReplaceAll(string(cert), "\n", "\r\n"))
+			}
+			if !bytesEqual(cmng.Stored(cert, r.s.Config().Dialect), stored) {
+				t.Fatalf("Stored for %s", p)
+			}
+			e, err := r.st.Write(ctxT(t), 16842753, cmng.RootCACert, cert)
+			if err != nil || e.SHA256 != cmng.SHA256Hex(stored) || e.Hash != cmng.HashReal {
+				t.Fatalf("Write: %+v, %v", e, err)
+			}
+			es, err := r.st.List(ctxT(t))
+			if err != nil || len(es) != 4 || es[0].SecTag != 16842753 || es[0].SHA256 != e.SHA256 {
+				t.Errorf("List: %+v, %v", es, err)
+			}
+			_, content, err := r.st.Read(ctxT(t), 16842753, cmng.RootCACert)
+			if err != nil || string(content) != string(stored) {
+				t.Errorf("Read: %q, %v", content, err)
+			}
+			if imei, err := r.st.IMEI(ctxT(t)); err != nil || len(imei) != 15 {
+				t.Errorf("IMEI: %q, %v", imei, err)
+			}
+		})
+	}
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

@@ -36,9 +36,6 @@ func (c *Store) turnaround() time.Duration {
 
 // pause waits out the turnaround since the previous answer.
 func (c *Store) pause(ctx context.Context) error {
-	if c.last.IsZero() {
-		return nil
-	}
 	wait := c.turnaround() - time.Since(c.last)
 	if wait <= 0 {
 		return nil
@@ -53,8 +50,9 @@ func (c *Store) pause(ctx context.Context) error {
 	}
 }
 
-// New returns a Store that talks over s.
-func New(s *at.Session, o Options) *Store { return &Store{s: s, o: o} }
+// New returns a Store that talks over s. Its first command waits out the turnaround too, in
+// case s has just run one of its own (Sync).
+func New(s *at.Session, o Options) *Store { return &Store{s: s, o: o, last: time.Now()} }
 
 // Reply sizes for deadlines: a list line is about 85 bytes; a read-back carries up to a whole
 // line buffer of content.
