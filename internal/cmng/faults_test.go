@@ -3,6 +3,7 @@ package cmng_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -493,3 +494,38 @@ func TestPersonalities(t *testing.T) {
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// TestSecretTimeoutKeepsNoEcho: when a private-key write through the (echoing) shell times out
+// in the middle of the echo, the timeout error keeps how much arrived, not what.
+func TestSecretTimeoutKeepsNoEcho(t *testing.T) {
+	t.Parallel()
+	b := board(t, sim.BoardConfig{Personality: sim.ModemShell})
+	p, err := serialio.Open(b.VCOM0(), serialio.Config{Baud: b.Config().Baud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	w := &wire{}
+	s := at.NewSession(p, at.Config{Dialect: at.Shell, Terminator: at.TermCRLF, Trace: w.add,
+		Timing: at.Timing{Baud: 2 * b.Config().Baud, Latency: time.Millisecond, WriteLatency: time.Millisecond, Slack: 1}})
+	if err := s.Sync(ctxT(t), at.SyncOptions{Probe: 500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	key := testKey(t)
+	body := strings.Split(string(key), "\n")[1]
+	fault(t, b, sim.Fault{Kind: "hang", Count: 0})
+	// The session believes the link is twice as fast than it is: the deadline ends while
+	// the shell is still echoing the line.
+	_, err = cmng.New(s, cmng.Options{}).Write(ctxT(t), 3, cmng.ClientKey, key)
+	var te *at.TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err %v, want a timeout", err)
+	}
+	if te.Partial == "" {
+		t.Fatalf("the deadline did not end inside the echo: %+v", te)
+	}
+	kept := te.Partial + strings.Join(te.Lines, "")
+	if strings.Contains(kept, "PRIVATE") || strings.Contains(kept, body[:8]) || strings.Contains(fmt.Sprintf("%+v", err), body[:8]) {
+		t.Errorf("the timeout keeps the echoed key: %+v", te)
+	}
+}

@@ -77,6 +77,9 @@ func (c *Store) exec(ctx context.Context, op string, k opKind, typ Type, cmd at.
 	if err == nil {
 		return resp, nil
 	}
+	if cmd.Secret {
+		err = scrub(err)
+	}
 	var ce *at.CMEError
 	var er *at.ErrorResult
 	switch {
@@ -86,6 +89,26 @@ func (c *Store) exec(ctx context.Context, op string, k opKind, typ Type, cmd at.
 		return nil, newModemError(op, k, typ, CodePlainError, err)
 	}
 	return nil, fmt.Errorf("cmng: %s: %w", op, err)
+}
+
+// scrub drops what the device sent back for a secret command (a shell echoes the line, so it
+// may hold the secret) from the at errors that keep it, keeping only how much arrived.
+func scrub(err error) error {
+	var te *at.TimeoutError
+	if errors.As(err, &te) {
+		c := *te
+		c.Lines = make([]string, len(te.Lines))
+		for i, l := range te.Lines {
+			c.Lines[i] = strings.Repeat("*", len(l))
+		}
+		c.Partial = strings.Repeat("*", len(te.Partial))
+		return &c
+	}
+	var er *at.ErrorResult
+	if errors.As(err, &er) {
+		return &at.ErrorResult{Cmd: er.Cmd}
+	}
+	return err
 }
 
 // truncated turns a timeout after part of an answer arrived into a *TruncatedError; a timeout
