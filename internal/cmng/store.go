@@ -111,18 +111,27 @@ func scrub(err error) error {
 	return err
 }
 
-// truncated turns a timeout after part of an answer arrived into a *TruncatedError; a timeout
-// with nothing received stays a timeout.
-func truncated(op string, err error) error {
+// truncated turns a timeout after part of an answer arrived (lines starting with prefix, the
+// answer's own) into a *TruncatedError; a timeout with nothing, or only an echo, received stays
+// a timeout.
+func truncated(op, prefix string, err error) error {
 	var te *at.TimeoutError
 	if !errors.As(err, &te) {
 		return err
 	}
-	n := len(te.Partial)
-	for _, l := range te.Lines {
-		n += len(l) + 2
+	n, started := 0, false
+	for _, l := range append(append([]string(nil), te.Lines...), te.Partial) {
+		if l == "" {
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+			started = true
+		}
+		if started {
+			n += len(l)
+		}
 	}
-	if n == 0 {
+	if !started {
 		return err
 	}
 	reason := "no final result code"
@@ -149,7 +158,7 @@ func (c *Store) ListTag(ctx context.Context, tag uint32) ([]Entry, error) {
 func (c *Store) list(ctx context.Context, op, cmd string) ([]Entry, error) {
 	resp, err := c.exec(ctx, op, opList, 0, at.Cmd{Text: cmd, Reply: listReply})
 	if err != nil {
-		return nil, truncated(op, err)
+		return nil, truncated(op, listPrefix, err)
 	}
 	es, err := ParseList(resp.Lines)
 	if err != nil {
@@ -183,7 +192,7 @@ func (c *Store) Read(ctx context.Context, tag uint32, typ Type) (Entry, []byte, 
 	}
 	resp, err := c.exec(ctx, op, opRead, typ, at.Cmd{Text: fmt.Sprintf("AT%%CMNG=2,%d,%d", tag, int(typ)), Reply: readReply})
 	if err != nil {
-		return Entry{}, nil, truncated(op, err)
+		return Entry{}, nil, truncated(op, listPrefix, err)
 	}
 	e, content, err := ParseRead(resp.Lines)
 	if err != nil {
@@ -311,7 +320,7 @@ func (c *Store) KeyGen(ctx context.Context, tag uint32, attributes string) (*CSR
 	}
 	resp, err := c.exec(ctx, op, opKeyGen, ClientKey, at.Cmd{Text: cmd, Writes: true, Reply: keygenReply})
 	if err != nil {
-		return nil, truncated(op, err)
+		return nil, truncated(op, "%KEYGEN:", err)
 	}
 	blob, err := quotedAnswer(resp.Lines, "%KEYGEN:")
 	if err != nil {
@@ -355,7 +364,7 @@ func (c *Store) AttestToken(ctx context.Context) (string, error) {
 	op := "attestation token"
 	resp, err := c.exec(ctx, op, opOther, 0, at.Cmd{Text: "AT%ATTESTTOKEN", Reply: tokenReply})
 	if err != nil {
-		return "", truncated(op, err)
+		return "", truncated(op, "%ATTESTTOKEN:", err)
 	}
 	tok, err := quotedAnswer(resp.Lines, "%ATTESTTOKEN:")
 	if err != nil {
