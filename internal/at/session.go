@@ -2,10 +2,12 @@ package at
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,6 +124,10 @@ type Session struct {
 	mu    sync.Mutex // guards urcs (Notifications may be called from anywhere)
 	urcs  []string
 	split Splitter
+
+	// secret is set while a secret command is in flight: what comes back (a shell echoes the
+	// command, key included) is traced as a byte count only.
+	secret atomic.Bool
 }
 
 // NewSession starts reading rw. The caller keeps ownership of rw and closes it when done, which
@@ -141,7 +147,11 @@ func (s *Session) read(r io.Reader) {
 		if n > 0 {
 			data := append([]byte(nil), buf[:n]...)
 			if s.cfg.Trace != nil {
-				s.cfg.Trace(time.Now(), Received, data)
+				if s.secret.Load() {
+					s.cfg.Trace(time.Now(), Received, fmt.Appendf(nil, "<%d bytes during a secret command, not shown>", len(data)))
+				} else {
+					s.cfg.Trace(time.Now(), Received, data)
+				}
 			}
 			s.rx <- data
 		}
@@ -196,7 +206,15 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	s.drainIdle()
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = s.cfg.Timing.Deadline(len(wire), c.Reply, c.Writes)
+		reply := c.Reply
+		if s.cfg.Dialect == Shell {
+			reply += len(wire) // the shell echoes the whole line before the answer
+		}
+		timeout = s.cfg.Timing.Deadline(len(wire), reply, c.Writes)
+	}
+	if c.Secret {
+		s.secret.Store(true)
+		defer s.secret.Store(false)
 	}
 	if s.cfg.Trace != nil {
 		shown := wire
@@ -209,7 +227,30 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	if _, err := io.WriteString(s.w, wire); err != nil {
 		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
 	}
-	return s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
+	resp, err := s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
+	if err != nil && c.Secret {
+		err = scrub(err)
+	}
+	return resp, err
+}
+
+// scrub keeps only how much came back for a secret command: a shell's echo holds the secret.
+func scrub(err error) error {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		c := *te
+		c.Lines = make([]string, len(te.Lines))
+		for i, l := range te.Lines {
+			c.Lines[i] = strings.Repeat("*", len(l))
+		}
+		c.Partial = strings.Repeat("*", len(te.Partial))
+		return &c
+	}
+	var er *ErrorResult
+	if errors.As(err, &er) {
+		return &ErrorResult{Cmd: er.Cmd}
+	}
+	return err
 }
 
 // collect reads the answer to c (sent at start) until its final result or the deadline.

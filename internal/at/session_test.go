@@ -379,3 +379,26 @@ func TestSecretsAreRedactedInTraces(t *testing.T) {
 		t.Fatalf("trace leaks the PSK or lacks its hash:\n%s", tr)
 	}
 }
+
+// TestShellSecretsAndLongLines: through the shell, which echoes every byte of the command, a
+// secret's echo never reaches the trace, and a 3 KB write fits its deadline (the echo counts).
+func TestShellSecretsAndLongLines(t *testing.T) {
+	t.Parallel()
+	b := board(t, sim.BoardConfig{Personality: sim.ModemShell})
+	s, _, tr := session(t, b, at.Config{Dialect: at.Shell, Terminator: at.TermCRLF, Timing: at.Timing{Latency: 300 * time.Millisecond, WriteLatency: 300 * time.Millisecond}})
+	ctx := ctxT(t)
+	if err := s.Sync(ctx, at.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	key := "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
+	if _, err := s.Exec(ctx, at.Cmd{Text: `AT%CMNG=0,6,2,"` + key + `"`, Writes: true, Secret: true, Redacted: "AT%CMNG=0,6,2,<sha256>"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(tr.String(), "MIGHAgEAMBMGByqGSM49") || !strings.Contains(tr.String(), "during a secret command") {
+		t.Fatalf("the shell's echo of a key reached the trace:\n%s", tr)
+	}
+	long := strings.Repeat("0123456789abcdef", 3000/16)
+	if _, err := s.Exec(ctx, at.Cmd{Text: `AT%CMNG=0,7,4,"` + long + `"`, Writes: true}); err != nil {
+		t.Fatalf("3 KB write through the shell: %v", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 )
@@ -16,43 +15,13 @@ import (
 // Store is the modem's credential store, and the modem facts around it, over an AT session.
 // Like the session it runs one command at a time; it is not safe for concurrent use.
 type Store struct {
-	s    *at.Session
-	o    Options
-	fw   *FirmwareVersion // set once FirmwareVersion has been read
-	last time.Time        // when the previous command's answer ended
+	s  *at.Session
+	o  Options
+	fw *FirmwareVersion // set once FirmwareVersion has been read
 }
 
-// turnaround is the pause between one command's final result and the next command. at_host
-// turns its receiver back on only after writing the last byte of an answer (§2.3), and a
-// final result line is complete for the host at its CR, one byte before that LF: a command
-// sent at once can lose its bytes. Three byte times at the link speed, and at least 2 ms.
-func (c *Store) turnaround() time.Duration {
-	d := 3 * c.s.Config().Timing.WireTime(1)
-	if d < 2*time.Millisecond {
-		d = 2 * time.Millisecond
-	}
-	return d
-}
-
-// pause waits out the turnaround since the previous answer.
-func (c *Store) pause(ctx context.Context) error {
-	wait := c.turnaround() - time.Since(c.last)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// New returns a Store that talks over s. Its first command waits out the turnaround too, in
-// case s has just run one of its own (Sync).
-func New(s *at.Session, o Options) *Store { return &Store{s: s, o: o, last: time.Now()} }
+// New returns a Store that talks over s.
+func New(s *at.Session, o Options) *Store { return &Store{s: s, o: o} }
 
 // Reply sizes for deadlines: a list line is about 85 bytes; a read-back carries up to a whole
 // line buffer of content.
@@ -65,20 +34,11 @@ const (
 
 // exec runs one command and turns the modem's refusals into *ModemError.
 func (c *Store) exec(ctx context.Context, op string, k opKind, typ Type, cmd at.Cmd) (*at.Response, error) {
-	if c.s.Config().Dialect == at.Shell {
-		// The shell echoes the whole line before the answer: it comes back too.
-		cmd.Reply += WireLength(cmd.Text, at.Shell)
-	}
-	if err := c.pause(ctx); err != nil {
-		return nil, fmt.Errorf("cmng: %s: %w", op, err)
-	}
+	// The session scrubs what came back for secret commands and counts a shell's echo in the
+	// deadline.
 	resp, err := c.s.Exec(ctx, cmd)
-	c.last = time.Now()
 	if err == nil {
 		return resp, nil
-	}
-	if cmd.Secret {
-		err = scrub(err)
 	}
 	var ce *at.CMEError
 	var er *at.ErrorResult
@@ -89,26 +49,6 @@ func (c *Store) exec(ctx context.Context, op string, k opKind, typ Type, cmd at.
 		return nil, newModemError(op, k, typ, CodePlainError, err)
 	}
 	return nil, fmt.Errorf("cmng: %s: %w", op, err)
-}
-
-// scrub drops what the device sent back for a secret command (a shell echoes the line, so it
-// may hold the secret) from the at errors that keep it, keeping only how much arrived.
-func scrub(err error) error {
-	var te *at.TimeoutError
-	if errors.As(err, &te) {
-		c := *te
-		c.Lines = make([]string, len(te.Lines))
-		for i, l := range te.Lines {
-			c.Lines[i] = strings.Repeat("*", len(l))
-		}
-		c.Partial = strings.Repeat("*", len(te.Partial))
-		return &c
-	}
-	var er *at.ErrorResult
-	if errors.As(err, &er) {
-		return &at.ErrorResult{Cmd: er.Cmd}
-	}
-	return err
 }
 
 // truncated turns a timeout after part of an answer arrived (lines starting with prefix, the

@@ -166,6 +166,7 @@ type Board struct {
 	fifo    []byte
 	last    time.Time // arrival of the last received byte
 	wake    *time.Timer
+	outEnd  time.Time // when the last answer's final byte went out
 	stats   Stats
 	faults  faultState
 }
@@ -422,9 +423,11 @@ func (b *Board) emit(data []byte, done func()) {
 	if done != nil {
 		// Runs on the writer goroutine, which waits until the loop has handled it.
 		cb = func() {
+			end := time.Now() // the answer's last byte goes out now
 			handled := make(chan struct{})
 			if !b.send(func() {
 				if b.gen == gen {
+					b.outEnd = end
 					done()
 				}
 				close(handled)
@@ -488,8 +491,13 @@ func (b *Board) process() {
 			return
 		}
 		if b.busy {
+			if !b.hung {
+				// Held until the command completes; idle decides, by arrival time, what the
+				// FIFO kept and what was lost (so a late-running loop loses nothing extra).
+				return
+			}
 			if b.fw.busy() == busyHold || b.cfg.FlowControl {
-				return // held until the command completes
+				return
 			}
 			b.queue = b.queue[1:]
 			if len(b.fifo) < b.cfg.BusyFIFO {
@@ -595,7 +603,22 @@ func (b *Board) responseLimit() int {
 // idle ends the busy window: what survived in the FIFO is received first.
 func (b *Board) idle() {
 	b.busy = false
-	now := time.Now()
+	now := b.outEnd
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if b.fw.busy() == busyDrop && !b.cfg.FlowControl {
+		// Bytes that arrived before the answer was out met a receiver that was off: the FIFO
+		// kept the first few, the rest were lost.
+		for len(b.queue) > 0 && b.queue[0].at.Before(now) {
+			if len(b.fifo) < b.cfg.BusyFIFO {
+				b.fifo = append(b.fifo, b.queue[0].c)
+			} else {
+				b.stats.DroppedBusy++
+			}
+			b.queue = b.queue[1:]
+		}
+	}
 	if len(b.fifo) > 0 {
 		kept := make([]inByte, 0, len(b.fifo)+len(b.queue))
 		for _, c := range b.fifo {

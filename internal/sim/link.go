@@ -114,8 +114,7 @@ type outChunk struct {
 }
 
 // pacedWriter is the board's UART transmitter: one goroutine writes queued output to the
-// port, one byte every byteTime on average, delivering each byte when its last bit would have
-// left the wire. A flush (a reset) discards what is queued and stops the chunk in progress.
+// port, one byte every byteTime, each byte handed over when its start bit goes on the wire. A flush (a reset) discards what is queued and stops the chunk in progress.
 type pacedWriter struct {
 	bt time.Duration
 
@@ -196,7 +195,9 @@ func (w *pacedWriter) write(c outChunk) bool {
 	w.mu.Unlock()
 	sent := 0
 	for sent < len(c.data) {
-		due := int(time.Since(start) / w.bt)
+		// Byte k starts at start + k byte times; it is handed over as it starts, so a byte
+		// written to an idle line goes out at once, and a burst keeps the line rate.
+		due := int(time.Since(start)/w.bt) + 1
 		if due > len(c.data) {
 			due = len(c.data)
 		}
@@ -223,7 +224,7 @@ func (w *pacedWriter) write(c outChunk) bool {
 			sent = due
 			continue
 		}
-		time.Sleep(time.Until(start.Add(time.Duration(sent+1) * w.bt)))
+		time.Sleep(time.Until(start.Add(time.Duration(sent) * w.bt)))
 	}
 	w.mu.Lock()
 	w.next = start.Add(time.Duration(len(c.data)) * w.bt)
