@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -385,46 +386,36 @@ func (a *app) newDeleteAllCmd() *cobra.Command {
 // --- imei, attoken
 
 type valueResult struct {
-	Key   string `json:"-"`
 	Value string `json:"value"`
 }
 
 func (r valueResult) text(w io.Writer) { fmt.Fprintln(w, r.Value) }
 
-func (a *app) newIMEICmd() *cobra.Command {
+// newValueCmd is a verb that prints one value the board gives.
+func (a *app) newValueCmd(use, short string, get func(*cmng.Store, context.Context) (string, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:   "imei",
-		Short: "Print the modem's IMEI",
+		Use:   use,
+		Short: short,
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.withBoard(ctx, func(d *device.Device) error {
-				imei, err := d.Store.IMEI(ctx)
+				v, err := get(d.Store, ctx)
 				if err != nil {
 					return err
 				}
-				return a.print("imei", valueResult{Value: imei})
+				return a.print(use, valueResult{Value: v})
 			})
 		},
 	}
 }
 
+func (a *app) newIMEICmd() *cobra.Command {
+	return a.newValueCmd("imei", "Print the modem's IMEI", (*cmng.Store).IMEI)
+}
+
 func (a *app) newAttokenCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "attoken",
-		Short: "Print the modem's attestation token (%ATTESTTOKEN, mfw 1.3 and later)",
-		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return a.withBoard(ctx, func(d *device.Device) error {
-				tok, err := d.Store.AttestToken(ctx)
-				if err != nil {
-					return err
-				}
-				return a.print("attoken", valueResult{Value: tok})
-			})
-		},
-	}
+	return a.newValueCmd("attoken", "Print the modem's attestation token (%ATTESTTOKEN, mfw 1.3 and later)", (*cmng.Store).AttestToken)
 }
 
 // --- generate

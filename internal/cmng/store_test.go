@@ -19,6 +19,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/internal/sim/simtest"
 	"github.com/nrfprov/nrfprov/serialio"
 )
 
@@ -28,21 +29,7 @@ var timing = at.Timing{Latency: 300 * time.Millisecond, WriteLatency: 500 * time
 
 func board(t *testing.T, cfg sim.BoardConfig) *sim.Board {
 	t.Helper()
-	cfg.RunDir = t.TempDir()
-	if cfg.ReadyDelay == 0 {
-		cfg.ReadyDelay = 10 * time.Millisecond
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := sim.StartBoard(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	if err := b.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return simtest.Board(t, cfg)
 }
 
 func ctxT(t *testing.T) context.Context {

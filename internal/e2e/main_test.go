@@ -20,6 +20,7 @@ import (
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/internal/sim/simtest"
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
@@ -89,21 +90,7 @@ func ctxT(t testing.TB) context.Context {
 // boot output.
 func startBoard(t testing.TB, cfg sim.BoardConfig) *sim.Board {
 	t.Helper()
-	if cfg.RunDir == "" {
-		cfg.RunDir = t.TempDir()
-	}
-	if cfg.ReadyDelay == 0 {
-		cfg.ReadyDelay = 10 * time.Millisecond
-	}
-	b, err := sim.StartBoard(ctxT(t), cfg)
-	if err != nil {
-		t.Fatalf("start board: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	if err := b.WaitReady(ctxT(t)); err != nil {
-		t.Fatalf("board not ready: %v", err)
-	}
-	return b
+	return simtest.Board(t, cfg)
 }
 
 // newHost returns a Host that finds the serial built-in in the nrfprov binary
