@@ -74,6 +74,7 @@ type app struct {
 	checksums []string
 	lockPath  string
 	bf        boardFlags
+	root      *cobra.Command
 
 	log *logrus.Entry
 }
@@ -223,9 +224,11 @@ func newRootCmd(a *app) *cobra.Command {
 		"pin an external transport: <name>=<sha256 hex> (repeatable; overrides the lock file)")
 	pf.StringVar(&a.lockPath, "plugin-lock", defaultLockPath(),
 		"transport lock file (env NRFPROV_PLUGIN_LOCK)")
+	a.root = root
 	a.addBoardFlags(root)
 	root.AddCommand(newTransportsCmd(a), newPluginCmd(a), newVersionCmd(a))
 	root.AddCommand(a.boardCommands()...)
+	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	return root
 }
 

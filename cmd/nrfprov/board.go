@@ -62,6 +62,17 @@ func (a *app) withBoard(ctx context.Context, fn func(d *device.Device) error) er
 		return err
 	}
 	defer host.Close()
+	d, err := device.Open(ctx, host, a.deviceOptions())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	a.log.WithFields(map[string]any{"port": d.Address, "dialect": d.Detected.Dialect, "term": d.Detected.Terminator}).Debug("board ready")
+	return fn(d)
+}
+
+// deviceOptions says which board to open and how, from the global flags.
+func (a *app) deviceOptions() device.Options {
 	o := device.Options{
 		Transport:     a.bf.transport,
 		Port:          a.bf.port,
@@ -78,13 +89,13 @@ func (a *app) withBoard(ctx context.Context, fn func(d *device.Device) error) er
 	if a.bf.traceWire {
 		o.Trace = a.wireTracer()
 	}
-	d, err := device.Open(ctx, host, o)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	a.log.WithFields(map[string]any{"port": d.Address, "dialect": d.Detected.Dialect, "term": d.Detected.Terminator}).Debug("board ready")
-	return fn(d)
+	return o
+}
+
+// flagSet reports whether a global flag was given on the command line.
+func (a *app) flagSet(name string) bool {
+	f := a.root.PersistentFlags().Lookup(name)
+	return f != nil && f.Changed
 }
 
 // wireTracer writes each chunk on the link to stderr with its time. Commands carrying keys or
@@ -162,8 +173,10 @@ func exitFor(err error) int {
 		return exitTimeout
 	case errors.As(err, &me), errors.Is(err, cmng.ErrNotReadable):
 		return exitModem
-	case errors.Is(err, cmng.ErrVerify):
+	case errors.Is(err, cmng.ErrVerify), errors.Is(err, errVerify):
 		return exitVerify
+	case errors.Is(err, errUnverifiable):
+		return exitUnverifiable
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.Is(err, at.ErrClosed), errors.Is(err, plugin.ErrTransportExited), errors.Is(err, plugin.ErrDisconnected),

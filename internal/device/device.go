@@ -184,6 +184,22 @@ func resolveAddress(o Options) (string, error) {
 	return b.VCOM0(), nil
 }
 
+// Resync brings the link back after the board was reset: wait for its boot ("Ready"), sync,
+// and switch error reporting back on (the modem forgets +CMEE=1 at boot).
+func (d *Device) Resync(ctx context.Context, boot time.Duration) error {
+	if d.Detected.Dialect == at.Raw {
+		// at_client and SLM print "Ready" once the modem library is up; a shell has a prompt
+		// instead, which Sync's retries wait out.
+		if _, err := d.Session.WaitFor(ctx, boot, at.BannerReady); err != nil {
+			return fmt.Errorf("device: waiting for the board to boot after a reset: %w", err)
+		}
+	}
+	if err := d.Session.Sync(ctx, at.SyncOptions{}); err != nil {
+		return err
+	}
+	return d.Store.EnableCMEE(ctx)
+}
+
 // Reset resets the board through the transport, when it can.
 func (d *Device) Reset(ctx context.Context, kind string) error {
 	return plugin.Reset(ctx, d.conn, plugin.ResetRequest{Kind: kind})

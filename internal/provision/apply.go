@@ -1,0 +1,434 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nrfprov/nrfprov/internal/at"
+	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/plugin"
+)
+
+// Resetter resets the board some way other than through the transport: a flash tool's reset
+// command, a virtual board's debugger.
+type Resetter interface {
+	Reset(ctx context.Context) error
+}
+
+// ResetFunc adapts a function to Resetter.
+type ResetFunc func(ctx context.Context) error
+
+// Reset calls f.
+func (f ResetFunc) Reset(ctx context.Context) error { return f(ctx) }
+
+// Options configure a provisioning run.
+type Options struct {
+	// Host runs the transport plugins; Device says which board and how.
+	Host   *plugin.Host
+	Device device.Options
+	// Reset is used when a command hangs and the transport cannot reset the board itself.
+	Reset Resetter
+	// MaxRecoveries bounds the resets of one run (default 2).
+	MaxRecoveries int
+	// BootTimeout bounds the wait for the board after a reset (default 10 s).
+	BootTimeout time.Duration
+	// DryRun observes and plans, and writes nothing.
+	DryRun bool
+	// KeepCFUN leaves the modem's functional mode alone (writes fail with 518 when it is online).
+	KeepCFUN bool
+	// Events receives progress; nil discards it.
+	Events func(Event)
+}
+
+// EventKind names a step of the workflow.
+type EventKind string
+
+// Progress events, in the order a run emits them.
+const (
+	EventConnect  EventKind = "connect"
+	EventIdentify EventKind = "identify"
+	EventObserve  EventKind = "observe"
+	EventPlan     EventKind = "plan"
+	EventApply    EventKind = "apply"
+	EventRecover  EventKind = "recover"
+	EventVerify   EventKind = "verify"
+	EventRestore  EventKind = "restore"
+)
+
+// Event is one step of progress. Library code never prints; the CLI renders these.
+type Event struct {
+	Kind    EventKind
+	Message string
+	Item    *Item // for EventApply
+	Done    int   // items done so far in this pass
+	Total   int   // items that change in this pass
+}
+
+// Outcome is what became of one credential.
+type Outcome string
+
+// Outcomes, from best to worst.
+const (
+	OutcomeKept         Outcome = "kept"         // already right; proven
+	OutcomeVerified     Outcome = "verified"     // written and proven
+	OutcomeDeleted      Outcome = "deleted"      // pruned, and no longer listed
+	OutcomeUnverifiable Outcome = "unverifiable" // written; this firmware cannot prove it
+	OutcomeFailed       Outcome = "failed"       // not as wanted, or not proven
+)
+
+// Proof is how an outcome was established.
+type Proof string
+
+const (
+	ProofSHA256   Proof = "sha256"    // the modem's SHA-256 equals the SHA-256 of the bytes sent
+	ProofReadBack Proof = "read-back" // the modem returned exactly the bytes sent
+	ProofListing  Proof = "listing"   // a deleted credential is no longer listed
+	ProofNone     Proof = "none"
+)
+
+// Result is the report line for one credential.
+type Result struct {
+	SecTag   uint32    `json:"sec_tag"`
+	Type     cmng.Type `json:"type"`
+	TypeName string    `json:"type_name"`
+	Action   Action    `json:"action"`
+	Outcome  Outcome   `json:"outcome"`
+	Proof    Proof     `json:"proof"`
+	SHA256   string    `json:"sha256,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+// Report is what a run did and proved.
+type Report struct {
+	Device     Fingerprint `json:"device"`
+	Plan       Plan        `json:"plan"`
+	Results    []Result    `json:"results"`
+	Writes     int         `json:"writes"`
+	Deletes    int         `json:"deletes"`
+	Recoveries int         `json:"recoveries"`
+	DryRun     bool        `json:"dry_run,omitempty"`
+}
+
+// Worst is the worst outcome in the report (kept when empty).
+func (r *Report) Worst() Outcome {
+	rank := map[Outcome]int{OutcomeKept: 0, OutcomeVerified: 0, OutcomeDeleted: 0, OutcomeUnverifiable: 1, OutcomeFailed: 2}
+	worst := OutcomeKept
+	for _, res := range r.Results {
+		if rank[res.Outcome] > rank[worst] {
+			worst = res.Outcome
+		}
+	}
+	return worst
+}
+
+// ErrNeedsReset: a command hung and nothing can reset the board. Nothing was claimed about the
+// credentials that were not proven.
+var ErrNeedsReset = errors.New("provision: the board stopped answering and nrfprov cannot reset it")
+
+// ErrGaveUp: the board kept hanging after every reset nrfprov was allowed.
+var ErrGaveUp = errors.New("provision: the board keeps hanging after resets")
+
+// Run provisions the board: connect, identify, take the modem offline, observe, plan, apply one
+// command at a time, recover from hangs by resetting and re-planning from what the modem really
+// holds, verify, restore the functional mode, and report. A returned error comes with the report
+// of what was proven up to then (never more).
+func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
+	if o.MaxRecoveries <= 0 {
+		o.MaxRecoveries = 2
+	}
+	if o.BootTimeout <= 0 {
+		o.BootTimeout = 10 * time.Second
+	}
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}}
+	err := r.run(ctx)
+	return r.rep, err
+}
+
+type runner struct {
+	m   *Manifest
+	o   Options
+	rep *Report
+	dev *device.Device
+}
+
+func (r *runner) emit(e Event) {
+	if r.o.Events != nil {
+		r.o.Events(e)
+	}
+}
+
+func (r *runner) run(ctx context.Context) (err error) {
+	r.emit(Event{Kind: EventConnect, Message: "connecting"})
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	defer r.dev.Close()
+	d := r.dev
+	r.emit(Event{Kind: EventIdentify, Message: "identifying the modem"})
+	fw, err := d.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return err
+	}
+	imei, err := d.Store.IMEI(ctx)
+	if err != nil {
+		return err
+	}
+	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
+	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
+
+	if !r.o.DryRun && !r.o.KeepCFUN {
+		prev, err := d.Store.CFUN(ctx)
+		if err != nil {
+			return err
+		}
+		if prev != cmng.CFUNOffline {
+			if err := d.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
+				return err
+			}
+		}
+		defer func() {
+			if prev == cmng.CFUNOffline {
+				return
+			}
+			// Restore even when ctx was cancelled: the board must not be left offline.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("restoring CFUN=%d", prev)})
+			if rerr := r.dev.Store.SetCFUN(rctx, prev); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("provision: restore CFUN=%d: %w", prev, rerr))
+			}
+		}()
+	}
+
+	for attempt := 0; ; attempt++ {
+		plan, err := r.observeAndPlan(ctx)
+		if err == nil && attempt == 0 {
+			r.rep.Plan = plan
+		}
+		if err == nil {
+			if r.o.DryRun {
+				return nil
+			}
+			err = r.apply(ctx, plan)
+		}
+		if err == nil {
+			break
+		}
+		if !hung(err) {
+			return err
+		}
+		if attempt >= r.o.MaxRecoveries {
+			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
+		}
+		if rerr := r.recover(ctx, err); rerr != nil {
+			return rerr
+		}
+	}
+	return r.verify(ctx)
+}
+
+// connect opens the board. A board stuck from an earlier run (an AT host inside quotes) answers
+// nothing: with a way to reset it, nrfprov resets and tries once more.
+func (r *runner) connect(ctx context.Context) error {
+	d, err := device.Open(ctx, r.o.Host, r.o.Device)
+	if err == nil {
+		r.dev = d
+		return nil
+	}
+	if !hung(err) || r.o.Reset == nil {
+		return err
+	}
+	r.emit(Event{Kind: EventRecover, Message: "the board answers nothing: resetting it"})
+	if rerr := r.o.Reset.Reset(ctx); rerr != nil {
+		return fmt.Errorf("provision: reset: %w (after: %w)", rerr, err)
+	}
+	r.rep.Recoveries++
+	dopt := r.o.Device
+	dopt.ExpectBoot = true
+	d, err = device.Open(ctx, r.o.Host, dopt)
+	if err != nil {
+		return err
+	}
+	r.dev = d
+	return nil
+}
+
+// hung reports whether err means the board stopped answering (as opposed to refusing).
+func hung(err error) bool {
+	return errors.Is(err, at.ErrTimeout) || errors.Is(err, at.ErrNoATHost)
+}
+
+// recover resets the board and brings the session back; the caller re-plans from scratch.
+func (r *runner) recover(ctx context.Context, cause error) error {
+	r.emit(Event{Kind: EventRecover, Message: fmt.Sprintf("the board stopped answering (%v): resetting it", cause)})
+	var err error
+	switch {
+	case r.o.Reset != nil:
+		err = r.o.Reset.Reset(ctx)
+	default:
+		err = r.dev.Reset(ctx, "")
+		if errors.Is(err, plugin.ErrNotSupported) {
+			return fmt.Errorf("%w: %w; reset the board (button or power) and run nrfprov again: it re-plans from what the modem holds, or give it a way to reset (--reset-cmd)", ErrNeedsReset, cause)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("provision: reset: %w (after: %w)", err, cause)
+	}
+	r.rep.Recoveries++
+	if err := r.dev.Resync(ctx, r.o.BootTimeout); err != nil {
+		return err
+	}
+	if !r.o.KeepCFUN {
+		return r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline)
+	}
+	return nil
+}
+
+// observeAndPlan lists the modem, reads back what only a read-back can prove, and plans.
+func (r *runner) observeAndPlan(ctx context.Context) (Plan, error) {
+	d := r.dev
+	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
+	entries, err := d.Store.List(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	fw, err := d.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	actual := Actual{Entries: entries, ReadBack: map[Key][]byte{}, RealHashes: fw.RealHashes()}
+	listed := map[Key]cmng.Entry{}
+	for _, e := range entries {
+		listed[Key{e.SecTag, e.Type}] = e
+	}
+	for _, c := range r.m.Credentials {
+		k := Key{c.SecTag, c.Type}
+		e, ok := listed[k]
+		if !ok || !c.Type.Readable() || (e.Hash == cmng.HashReal && actual.RealHashes) {
+			continue
+		}
+		_, content, err := d.Store.Read(ctx, c.SecTag, c.Type)
+		switch {
+		case err == nil:
+			actual.ReadBack[k] = content
+		case errors.Is(err, cmng.ErrTruncated):
+			// The device's buffer cut the answer: no proof either way; the plan rewrites it.
+		default:
+			return Plan{}, err
+		}
+	}
+	plan := MakePlan(r.m, d.Detected.Dialect, actual, r.rep.Device)
+	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+	return plan, nil
+}
+
+// apply carries the plan out one command at a time; each write is checked by listing its entry.
+func (r *runner) apply(ctx context.Context, plan Plan) error {
+	total, done := plan.Changes(), 0
+	for i := range plan.Items {
+		it := &plan.Items[i]
+		if !it.Changes() {
+			continue
+		}
+		r.emit(Event{Kind: EventApply, Message: fmt.Sprintf("%s %d %s", it.Action, it.SecTag, it.TypeName), Item: it, Done: done, Total: total})
+		switch it.Action {
+		case ActionDelete:
+			if err := r.dev.Store.Delete(ctx, it.SecTag, it.Type); err != nil && !isNotFound(err) {
+				return err
+			}
+			r.rep.Deletes++
+		default:
+			_, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
+			var ve *cmng.VerifyError
+			if err != nil && !errors.As(err, &ve) {
+				return err
+			}
+			// A hash mismatch is not retried here: verify reports it as failed.
+			r.rep.Writes++
+		}
+		done++
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var me *cmng.ModemError
+	return errors.As(err, &me) && me.Code == 513
+}
+
+// verify lists again and proves each credential, or says it cannot.
+func (r *runner) verify(ctx context.Context) error {
+	d := r.dev
+	r.emit(Event{Kind: EventVerify, Message: "verifying"})
+	entries, err := d.Store.List(ctx)
+	if err != nil {
+		return err
+	}
+	fw, err := d.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return err
+	}
+	listed := map[Key]cmng.Entry{}
+	for _, e := range entries {
+		listed[Key{e.SecTag, e.Type}] = e
+	}
+	planned := map[Key]Action{}
+	for _, it := range r.rep.Plan.Items {
+		planned[it.Key()] = it.Action
+	}
+	for _, c := range r.m.Credentials {
+		k := Key{c.SecTag, c.Type}
+		stored := cmng.Stored(c.Content, d.Detected.Dialect)
+		want := cmng.SHA256Hex(stored)
+		res := Result{SecTag: c.SecTag, Type: c.Type, TypeName: c.Type.String(), Action: planned[k], SHA256: want}
+		wrote := planned[k] != ActionKeep
+		e, ok := listed[k]
+		switch {
+		case !ok:
+			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "not listed by the modem after the write"
+		case e.Hash == cmng.HashReal && fw.RealHashes():
+			if e.SHA256 == want {
+				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofSHA256
+			} else {
+				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the modem lists SHA-256 "+e.SHA256
+			}
+		case c.Type.Readable():
+			_, content, err := d.Store.Read(ctx, c.SecTag, c.Type)
+			switch {
+			case err == nil && string(content) == string(stored):
+				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofReadBack
+			case err == nil:
+				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the read-back differs from the bytes sent"
+			case errors.Is(err, cmng.ErrTruncated):
+				res.Outcome, res.Proof, res.Detail = OutcomeUnverifiable, ProofNone, "listed; the read-back is cut by the device's AT buffer"
+			default:
+				return err
+			}
+		default:
+			res.Outcome, res.Proof, res.Detail = OutcomeUnverifiable, ProofNone, "written, not verifiable on this firmware (its hashes prove nothing and this type cannot be read back)"
+		}
+		r.rep.Results = append(r.rep.Results, res)
+	}
+	for _, it := range r.rep.Plan.Items {
+		if it.Action != ActionDelete {
+			continue
+		}
+		res := Result{SecTag: it.SecTag, Type: it.Type, TypeName: it.TypeName, Action: ActionDelete, Outcome: OutcomeDeleted, Proof: ProofListing}
+		if _, still := listed[it.Key()]; still {
+			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "still listed after the delete"
+		}
+		r.rep.Results = append(r.rep.Results, res)
+	}
+	return nil
+}
+
+// outcome is kept for credentials that were not written, else the proven outcome.
+func outcome(wrote bool, proven Outcome) Outcome {
+	if !wrote {
+		return OutcomeKept
+	}
+	return proven
+}
