@@ -269,4 +269,3 @@ func splitCommand(s string) ([]string, error) {
 	}
 	return args, nil
 }
-
