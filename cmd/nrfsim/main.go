@@ -110,6 +110,7 @@ non-volatile memory (credentials, identity key, flashed firmware) survives resta
 			return serve(ctx, o, stdout, stderr)
 		},
 	}
+	cmd.AddCommand(newCtlCmd(stdout))
 	f := cmd.Flags()
 	f.IntVar(&o.boards, "boards", 1, "number of boards")
 	f.StringVar(&o.serialBase, "serial", "000960000001", "J-Link serial number of the first board (the next ones count up)")
@@ -250,4 +251,44 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		log.Info("stopping")
 	}
 	return nil
+}
+
+// newCtlCmd is a client for a board's control socket: what a person types instead of socat, and
+// the stand-in "debugger" a host tool can run to reset a virtual board.
+func newCtlCmd(stdout io.Writer) *cobra.Command {
+	var personality, hex, fault string
+	cmd := &cobra.Command{
+		Use:   "ctl SOCKET OP",
+		Short: "Send one request to a board's control socket (reset, flash, fault, clear_faults, unplug, replug, state)",
+		Example: `  nrfsim ctl /tmp/nrfsim/000960000001.sock reset
+  nrfsim ctl /tmp/nrfsim/000960000001.sock fault --fault '{"kind":"hang"}'
+  nrfsim ctl /tmp/nrfsim/000960000001.sock flash --personality application
+  nrfsim ctl /tmp/nrfsim/000960000001.sock state`,
+		Args:          cobra.ExactArgs(2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := sim.ControlRequest{Op: args[1], Personality: personality, Hex: hex}
+			if fault != "" {
+				req.Fault = &sim.Fault{}
+				if err := json.Unmarshal([]byte(fault), req.Fault); err != nil {
+					return fmt.Errorf("--fault: %w", err)
+				}
+			}
+			st, err := sim.ControlClient{Path: args[0]}.Do(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&personality, "personality", "", "flash: the firmware to switch to")
+	cmd.Flags().StringVar(&hex, "hex", "", "flash: an Intel HEX file to program")
+	cmd.Flags().StringVar(&fault, "fault", "", `fault: the fault as JSON, e.g. {"kind":"hang"}`)
+	return cmd
 }
