@@ -30,6 +30,7 @@ var (
 	tcpBin     string // <plugins>/nrfprov-transport-tcp, the external transport
 	pluginDir  string // <plugins>: what tests pass as $NRFPROV_PLUGIN_DIR
 	futureBin  string // <future>/nrfprov-transport-future: speaks only protocol 2
+	nrfsimBin  string // <bin>/nrfsim: its `ctl reset` is the stand-in debugger reset
 )
 
 func TestMain(m *testing.M) {
@@ -47,11 +48,13 @@ func run(m *testing.M) int {
 	nrfprovBin = filepath.Join(bin, "nrfprov")
 	tcpBin = filepath.Join(plugins, "nrfprov-transport-tcp")
 	futureBin = filepath.Join(future, "nrfprov-transport-future")
+	nrfsimBin = filepath.Join(bin, "nrfsim")
 	pluginDir = plugins
 	for _, b := range []struct{ out, pkg string }{
 		{nrfprovBin, "github.com/nrfprov/nrfprov/cmd/nrfprov"},
 		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
 		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
+		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim"},
 	} {
 		// Build with the test binary's own -race setting: the packages are
 		// then already in the build cache, and the plugins run under the

@@ -9,7 +9,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/sim"
 )
 
-// Board starts a virtual board and waits until it has booted. Unset fields take test-friendly
+// Board starts a virtual board, with its control socket, and waits until it has booted. Unset fields take test-friendly
 // values: a run directory of the test's own and a 10 ms ready delay. The board is closed when
 // the test ends.
 func Board(tb testing.TB, cfg sim.BoardConfig) *sim.Board {
@@ -26,7 +26,15 @@ func Board(tb testing.TB, cfg sim.BoardConfig) *sim.Board {
 	if err != nil {
 		tb.Fatalf("start board: %v", err)
 	}
-	tb.Cleanup(func() { _ = b.Close() })
+	ctl, err := sim.ServeControl(b)
+	if err != nil {
+		_ = b.Close()
+		tb.Fatalf("control socket: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = ctl.Close()
+		_ = b.Close()
+	})
 	if err := b.WaitReady(ctx); err != nil {
 		tb.Fatalf("board not ready: %v", err)
 	}
