@@ -326,4 +326,3 @@ func TestProvisionBadManifestTouchesNothing(t *testing.T) {
 		t.Fatal("a bad manifest reached the board")
 	}
 }
-
