@@ -14,7 +14,7 @@ const (
 )
 
 // settleQuiet is how long the line must stay quiet before a session starts talking.
-const settleQuiet = 50 * time.Millisecond
+const settleQuiet = 20 * time.Millisecond
 
 // SyncOptions tunes Sync.
 type SyncOptions struct {
@@ -27,6 +27,8 @@ type SyncOptions struct {
 	// (default 1 s).
 	Attempts int
 	Probe    time.Duration
+	// NoSettle skips waiting for the line to go quiet first (it just did, e.g. in Detect).
+	NoSettle bool
 }
 
 // Sync brings the link to a known state (§7.2 step 2): optionally wait for "Ready", send a bare
@@ -47,8 +49,10 @@ func (s *Session) Sync(ctx context.Context, o SyncOptions) error {
 			return fmt.Errorf("at: sync: waiting for the board to boot: %w", err)
 		}
 	}
-	if err := s.Settle(ctx, settleQuiet, 2*o.Probe); err != nil {
-		return fmt.Errorf("at: sync: %w", err)
+	if !o.NoSettle {
+		if err := s.Settle(ctx, settleQuiet, 2*o.Probe); err != nil {
+			return fmt.Errorf("at: sync: %w", err)
+		}
 	}
 	if s.cfg.Dialect == Raw {
 		if err := s.SendRaw(s.cfg.Terminator.Bytes()); err != nil {
@@ -122,6 +126,8 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 	if err := s.SendRaw("\r\n"); err != nil {
 		return Detected{}, err
 	}
+	// That completes the AT sent with LF alone; take its answer before confirming.
+	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
 	return s.confirm(ctx, probe, TermCRLF)
 }
 

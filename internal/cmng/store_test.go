@@ -25,7 +25,9 @@ import (
 
 // The Store runs against virtual boards (internal/sim) over real pseudo-terminals.
 
-var timing = at.Timing{Latency: 300 * time.Millisecond, WriteLatency: 500 * time.Millisecond}
+// Generous enough for a loaded CI machine running every package under -race; the hang tests pay
+// one such deadline each.
+var timing = at.Timing{Latency: 1500 * time.Millisecond, WriteLatency: 1500 * time.Millisecond}
 
 func board(t *testing.T, cfg sim.BoardConfig) *sim.Board {
 	t.Helper()

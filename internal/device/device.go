@@ -132,7 +132,7 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		d.Session.SetDialect(*dialect)
 	}
 	d.Detected = det
-	if err := d.Session.Sync(ctx, at.SyncOptions{}); err != nil {
+	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true}); err != nil {
 		if errors.Is(err, at.ErrNoATHost) {
 			// It answered detection a moment ago: this is a board that stopped answering.
 			return fmt.Errorf("device: the board answered and then stopped answering (a stuck AT host or a hung modem): %w (%v)", at.ErrTimeout, err)

@@ -142,7 +142,7 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 	if o.BootTimeout <= 0 {
 		o.BootTimeout = 10 * time.Second
 	}
-	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}}
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1}
 	err := r.run(ctx)
 	return r.rep, err
 }
@@ -152,6 +152,9 @@ type runner struct {
 	o   Options
 	rep *Report
 	dev *device.Device
+
+	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
+	offline  bool // the modem is in CFUN=4 now
 }
 
 func (r *runner) emit(e Event) {
@@ -179,40 +182,38 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
 
-	if !r.o.DryRun && !r.o.KeepCFUN {
-		prev, err := d.Store.CFUN(ctx)
-		if err != nil {
-			return err
+	// The modem's functional mode is restored whatever happens, if nrfprov changed it.
+	defer func() {
+		if r.origCFUN < 0 {
+			return
 		}
-		if prev != cmng.CFUNOffline {
-			if err := d.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
-				return err
-			}
+		// Restore even when ctx was cancelled: the board must not be left offline.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("restoring CFUN=%d", r.origCFUN)})
+		if rerr := r.dev.Store.SetCFUN(rctx, r.origCFUN); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("provision: restore CFUN=%d: %w", r.origCFUN, rerr))
 		}
-		defer func() {
-			if prev == cmng.CFUNOffline {
-				return
-			}
-			// Restore even when ctx was cancelled: the board must not be left offline.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-			defer cancel()
-			r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("restoring CFUN=%d", prev)})
-			if rerr := r.dev.Store.SetCFUN(rctx, prev); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("provision: restore CFUN=%d: %w", prev, rerr))
-			}
-		}()
-	}
+	}()
 
+	var last Actual
+	changed := false
 	for attempt := 0; ; attempt++ {
-		plan, err := r.observeAndPlan(ctx)
+		plan, actual, err := r.observeAndPlan(ctx)
 		if err == nil && attempt == 0 {
 			r.rep.Plan = plan
 		}
 		if err == nil {
+			last = actual
 			if r.o.DryRun {
 				return nil
 			}
-			err = r.apply(ctx, plan)
+			if plan.Changes() > 0 {
+				changed = true
+				if err = r.goOffline(ctx); err == nil {
+					err = r.apply(ctx, plan)
+				}
+			}
 		}
 		if err == nil {
 			break
@@ -226,8 +227,35 @@ func (r *runner) run(ctx context.Context) (err error) {
 		if rerr := r.recover(ctx, err); rerr != nil {
 			return rerr
 		}
+		changed = true
 	}
-	return r.verify(ctx)
+	if !changed {
+		// Nothing was written, deleted or reset: the observation is the verification.
+		return r.verify(ctx, &last)
+	}
+	return r.verify(ctx, nil)
+}
+
+// goOffline takes the modem to CFUN=4 before the first change (unless told not to), remembering
+// the mode to restore.
+func (r *runner) goOffline(ctx context.Context) error {
+	if r.o.KeepCFUN || r.offline {
+		return nil
+	}
+	cur, err := r.dev.Store.CFUN(ctx)
+	if err != nil {
+		return err
+	}
+	if cur != cmng.CFUNOffline {
+		if err := r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
+			return err
+		}
+		if r.origCFUN < 0 {
+			r.origCFUN = cur
+		}
+	}
+	r.offline = true
+	return nil
 }
 
 // connect opens the board. A board stuck from an earlier run (an AT host inside quotes) answers
@@ -278,26 +306,21 @@ func (r *runner) recover(ctx context.Context, cause error) error {
 		return fmt.Errorf("provision: reset: %w (after: %w)", err, cause)
 	}
 	r.rep.Recoveries++
-	if err := r.dev.Resync(ctx, r.o.BootTimeout); err != nil {
-		return err
-	}
-	if !r.o.KeepCFUN {
-		return r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline)
-	}
-	return nil
+	r.offline = false // the modem boots in CFUN=0; goOffline sets 4 again before the next change
+	return r.dev.Resync(ctx, r.o.BootTimeout)
 }
 
 // observeAndPlan lists the modem, reads back what only a read-back can prove, and plans.
-func (r *runner) observeAndPlan(ctx context.Context) (Plan, error) {
+func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	d := r.dev
 	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
 	entries, err := d.Store.List(ctx)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, Actual{}, err
 	}
 	fw, err := d.Store.FirmwareVersion(ctx)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, Actual{}, err
 	}
 	actual := Actual{Entries: entries, ReadBack: map[Key][]byte{}, RealHashes: fw.RealHashes()}
 	listed := map[Key]cmng.Entry{}
@@ -317,12 +340,12 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, error) {
 		case errors.Is(err, cmng.ErrTruncated):
 			// The device's buffer cut the answer: no proof either way; the plan rewrites it.
 		default:
-			return Plan{}, err
+			return Plan{}, Actual{}, err
 		}
 	}
 	plan := MakePlan(r.m, d.Detected.Dialect, actual, r.rep.Device)
 	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
-	return plan, nil
+	return plan, actual, nil
 }
 
 // apply carries the plan out one command at a time; each write is checked by listing its entry.
@@ -359,13 +382,19 @@ func isNotFound(err error) bool {
 	return errors.As(err, &me) && me.Code == 513
 }
 
-// verify lists again and proves each credential, or says it cannot.
-func (r *runner) verify(ctx context.Context) error {
+// verify proves each credential, or says it cannot. After changes it lists (and reads back)
+// again; when nothing changed, seen is the observation the plan was made from.
+func (r *runner) verify(ctx context.Context, seen *Actual) error {
 	d := r.dev
 	r.emit(Event{Kind: EventVerify, Message: "verifying"})
-	entries, err := d.Store.List(ctx)
-	if err != nil {
-		return err
+	var entries []cmng.Entry
+	if seen != nil {
+		entries = seen.Entries
+	} else {
+		var err error
+		if entries, err = d.Store.List(ctx); err != nil {
+			return err
+		}
 	}
 	fw, err := d.Store.FirmwareVersion(ctx)
 	if err != nil {
@@ -396,7 +425,7 @@ func (r *runner) verify(ctx context.Context) error {
 				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the modem lists SHA-256 "+e.SHA256
 			}
 		case c.Type.Readable():
-			_, content, err := d.Store.Read(ctx, c.SecTag, c.Type)
+			content, err := r.readBack(ctx, seen, k)
 			switch {
 			case err == nil && string(content) == string(stored):
 				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofReadBack
@@ -423,6 +452,19 @@ func (r *runner) verify(ctx context.Context) error {
 		r.rep.Results = append(r.rep.Results, res)
 	}
 	return nil
+}
+
+// readBack returns the credential's content: from the observation when there is one (a
+// truncated read there left no entry), else read now.
+func (r *runner) readBack(ctx context.Context, seen *Actual, k Key) ([]byte, error) {
+	if seen != nil {
+		if c, ok := seen.ReadBack[k]; ok {
+			return c, nil
+		}
+		return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
+	}
+	_, content, err := r.dev.Store.Read(ctx, k.SecTag, k.Type)
+	return content, err
 }
 
 // outcome is kept for credentials that were not written, else the proven outcome.
