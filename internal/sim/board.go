@@ -419,11 +419,11 @@ func (b *Board) emit(data []byte, done func()) {
 		return
 	}
 	gen := b.gen
-	var cb func()
+	var cb func(time.Time)
 	if done != nil {
-		// Runs on the writer goroutine, which waits until the loop has handled it.
-		cb = func() {
-			end := time.Now() // the answer's last byte goes out now
+		// Runs on the writer goroutine, which waits until the loop has handled it. end is when
+		// the last byte goes on the wire by the line's schedule, however late the writer runs.
+		cb = func(end time.Time) {
 			handled := make(chan struct{})
 			if !b.send(func() {
 				if b.gen == gen {
@@ -456,9 +456,11 @@ func (b *Board) receive(port *vcom, data []byte, at time.Time) {
 	data = b.faults.input(data)
 	b.stats.RxBytes += uint64(len(data))
 	for _, c := range data {
+		// A byte is received once its stop bit is in: one byte time after the host wrote it at
+		// the earliest, and one byte time after the previous byte.
 		t := b.last.Add(b.bt)
-		if t.Before(at) {
-			t = at
+		if first := at.Add(b.bt); t.Before(first) {
+			t = first
 		}
 		b.last = t
 		b.queue = append(b.queue, inByte{c: c, at: t})

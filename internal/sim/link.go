@@ -110,7 +110,9 @@ func (v *vcom) close() {
 type outChunk struct {
 	data []byte
 	gen  uint64
-	done func() // called (from the writer goroutine, which waits for it) as the last bytes go out
+	// done is called (from the writer goroutine, which waits for it) as the last bytes go out,
+	// with the time the last byte is scheduled to start on the wire.
+	done func(end time.Time)
 }
 
 // pacedWriter is the board's UART transmitter: one goroutine writes queued output to the
@@ -211,7 +213,7 @@ func (w *pacedWriter) write(c outChunk) bool {
 			w.sent += uint64(due - sent)
 			w.mu.Unlock()
 			if due == len(c.data) && c.done != nil {
-				c.done()
+				c.done(start.Add(time.Duration(len(c.data)-1) * w.bt))
 			}
 			out := c.data[sent:due]
 			if filter != nil {
