@@ -332,17 +332,22 @@ func isPrompt(line string) bool {
 	return strings.HasSuffix(s, ":~$") || strings.HasSuffix(s, ":~#")
 }
 
+// feedIdle takes bytes that belong to no command: notifications are kept, the rest dropped.
+func (s *Session) feedIdle(data []byte) {
+	for _, line := range s.split.Feed(data) {
+		if IsURC(line, "") {
+			s.addURC(line)
+		}
+	}
+}
+
 // drainIdle takes what arrived between commands: notifications are kept, anything else (a late
 // answer, boot chatter) is dropped, and a partial line is forgotten.
 func (s *Session) drainIdle() {
 	for {
 		select {
 		case data := <-s.rx:
-			for _, line := range s.split.Feed(data) {
-				if IsURC(line, "") {
-					s.addURC(line)
-				}
-			}
+			s.feedIdle(data)
 		default:
 			if _, inQuote := s.split.Partial(); !inQuote {
 				// Keep a prompt without line break: the next echo follows it on the same line.
@@ -393,11 +398,7 @@ func (s *Session) Settle(ctx context.Context, quiet, max time.Duration) error {
 	for {
 		select {
 		case data := <-s.rx:
-			for _, line := range s.split.Feed(data) {
-				if IsURC(line, "") {
-					s.addURC(line)
-				}
-			}
+			s.feedIdle(data)
 			if !q.Stop() {
 				<-q.C
 			}
