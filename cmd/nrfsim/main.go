@@ -94,7 +94,7 @@ The control socket takes one JSON request per line and answers one JSON line:
   {"op":"clear_faults"}
   {"op":"unplug"} / {"op":"replug"}            USB cable out / in
   {"op":"state"}                               hashes and metadata, never credential contents
-for example:  echo '{"op":"state"}' | socat - UNIX-CONNECT:<control>
+for example:  nrfsim ctl <control> state    (or: echo '{"op":"state"}' | socat - UNIX-CONNECT:<control>)
 
 Profiles: ` + strings.Join(sim.ProfileNames(), ", ") + `
 Personalities: at_client, modem_shell, serial_lte_modem, application
