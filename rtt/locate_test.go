@@ -47,9 +47,11 @@ func TestFindByScan(t *testing.T) {
 			want:   0x20000078,
 		},
 		{
-			name:   "last bytes of RAM",
-			target: func() *rtttest.Target { return rtttest.New(rtttest.WithAddr(0x2003ff00), rtttest.WithUp(rtttest.Channel{Name: "Terminal", Size: 64})) },
-			want:   0x2003ff00,
+			name: "last bytes of RAM",
+			target: func() *rtttest.Target {
+				return rtttest.New(rtttest.WithAddr(0x2003ff00), rtttest.WithUp(rtttest.Channel{Name: "Terminal", Size: 64}))
+			},
+			want: 0x2003ff00,
 		},
 		{
 			name: "unaligned ID in data is not a block",
@@ -209,11 +211,11 @@ func elf32(syms map[string]uint32) []byte {
 
 	out := make([]byte, shOff+4*shentsize)
 	copy(out, []byte{0x7f, 'E', 'L', 'F', 1, 1, 1}) // ELFCLASS32, ELFDATA2LSB, EV_CURRENT
-	le.PutUint16(out[16:], 2)                        // ET_EXEC
-	le.PutUint16(out[18:], 40)                       // EM_ARM
-	le.PutUint32(out[20:], 1)                        // e_version
-	le.PutUint32(out[32:], shOff)                    // e_shoff
-	le.PutUint32(out[36:], 0x05000200)               // e_flags: EABI5, hard-float off
+	le.PutUint16(out[16:], 2)                       // ET_EXEC
+	le.PutUint16(out[18:], 40)                      // EM_ARM
+	le.PutUint32(out[20:], 1)                       // e_version
+	le.PutUint32(out[32:], shOff)                   // e_shoff
+	le.PutUint32(out[36:], 0x05000200)              // e_flags: EABI5, hard-float off
 	le.PutUint16(out[40:], ehsize)
 	le.PutUint16(out[46:], shentsize)
 	le.PutUint16(out[48:], 4) // e_shnum
