@@ -185,8 +185,11 @@ func (w *Writer) Write(ctx context.Context, p []byte) (int, error) {
 	for {
 		n, err := w.Ch.Write(ctx, p[total:])
 		total += n
-		if err != nil || total == len(p) {
-			return total, err
+		if err != nil {
+			return total, fmt.Errorf("rtt: down[%d]: %d of %d bytes written: %w", w.Ch.ch.idx, total, len(p), err)
+		}
+		if total == len(p) {
+			return total, nil
 		}
 		// The buffer is full now: wait for the target to drain it.
 		if timer == nil {
