@@ -68,7 +68,10 @@ func Attach(ctx context.Context, mem MemoryAccess, cfg Config) (*ControlBlock, e
 // re-initialised. Channels obtained before keep their direction and index and
 // use the new block from their next access. On error the old block is kept.
 func (cb *ControlBlock) Relocate(ctx context.Context) error {
-	return cb.RelocateTo(ctx, cb.cfg.Location)
+	cb.mu.Lock()
+	loc := cb.cfg.Location
+	cb.mu.Unlock()
+	return cb.RelocateTo(ctx, loc)
 }
 
 // RelocateTo is Relocate with a new location (for example the

@@ -204,8 +204,7 @@ func TestParseHeaderShortAndUnaligned(t *testing.T) {
 	}
 }
 
-// controlBlockBytes returns the bytes of tg's control block and the RAM
-// image that holds it.
+// controlBlockBytes returns the first n bytes of tg's control block.
 func controlBlockBytes(tg *rtttest.Target, n int) []byte { return tg.Mem.Peek(tg.Addr(), n) }
 
 func fuzzSeeds() [][]byte {

@@ -130,7 +130,8 @@ func (t *Target) Addr() uint32 {
 	return t.cfg.addr
 }
 
-// Desc is the address of a channel's descriptor.
+// Desc is the address of a channel's descriptor. Desc, Field and SetField
+// must not run concurrently with Move.
 func (t *Target) Desc(dir rtt.Direction, i int) uint32 {
 	d := t.cfg.addr + rtt.HeaderSize + rtt.DescriptorSize*uint32(i)
 	if dir == rtt.Down {
