@@ -270,12 +270,14 @@ func TestClientDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	silent := make(chan struct{})
+	defer close(silent)
 	go func() {
 		conn, err := ln.Accept()
 		if err == nil {
 			defer conn.Close()
-			conn.Read(make([]byte, 1024)) // accept the packet, never answer
-			time.Sleep(2 * time.Second)   // hold the connection open past the client's deadline
+			conn.Read(make([]byte, 1024)) // take the packet, never answer
+			<-silent                      // keep the connection open until the test is done
 		}
 	}()
 	_, err = Dial(ctxT(t), ln.Addr().String(), Options{Timeout: 200 * time.Millisecond})
