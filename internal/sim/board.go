@@ -59,6 +59,15 @@ type BoardConfig struct {
 	CommandLatency time.Duration
 	WriteLatency   time.Duration
 	KeygenLatency  time.Duration
+	// RTT gives the board simulated target RAM (ReadMemory, WriteMemory, the GDB server). When
+	// it runs Modem Shell, the shell's transport is then SEGGER RTT instead of the UART: a
+	// control block in RAM, down channel 0 polled every RTTPoll (default 10 ms,
+	// CONFIG_SHELL_RTT_RX_POLL_PERIOD), output into up channel 0. Other personalities keep the UART.
+	RTT     bool
+	RTTPoll time.Duration
+	// MemoryNeedsHalt makes the GDB server refuse memory access while the core runs (as QEMU's
+	// stub may); J-Link reads a running core, which is the default.
+	MemoryNeedsHalt bool
 	// Log receives the board's diagnostics (never credential contents). Nil discards them.
 	Log *logrus.Entry
 }
@@ -108,6 +117,12 @@ func (c *BoardConfig) applyDefaults() error {
 	}
 	if c.KeygenLatency == 0 {
 		c.KeygenLatency = 300 * time.Millisecond
+	}
+	if c.RTTPoll < 0 {
+		return errors.New("sim: RTT poll period must not be negative")
+	}
+	if c.RTTPoll == 0 {
+		c.RTTPoll = 10 * time.Millisecond
 	}
 	if c.Log == nil {
 		l := logrus.New()
@@ -169,6 +184,11 @@ type Board struct {
 	outEnd  time.Time // when the last answer's final byte went out
 	stats   Stats
 	faults  faultState
+	ram     []byte // target RAM at RAMBase, only with cfg.RTT
+	rttAddr uint32 // the control block of the current image
+	rttPrev uint32
+	flashes uint64
+	halted  bool
 }
 
 // Stats counts what happened on the link.
@@ -181,6 +201,9 @@ type Stats struct {
 	Boots         uint64 `json:"boots"`
 	HungCommands  uint64 `json:"hung_commands"`
 	OverflowBytes uint64 `json:"overflow_bytes"`
+	RTTDownBytes  uint64 `json:"rtt_down_bytes,omitempty"`
+	RTTUpBytes    uint64 `json:"rtt_up_bytes,omitempty"`
+	RTTUpDropped  uint64 `json:"rtt_up_dropped,omitempty"`
 }
 
 // StartBoard powers a board on: it opens its VCOM0 pseudo-terminal, starts the firmware, and
@@ -212,6 +235,9 @@ func StartBoard(ctx context.Context, cfg BoardConfig) (*Board, error) {
 		post: make(chan func(), 64),
 		quit: make(chan struct{}),
 		nvm:  n,
+	}
+	if cfg.RTT {
+		b.ram = make([]byte, RAMSize)
 	}
 	b.modem = &modem{
 		prof:    prof,
@@ -337,6 +363,13 @@ func (b *Board) plugIn(port *vcom) {
 	b.boot(true)
 }
 
+// bootFlashed is boot after programming: target RAM starts cleared and the RTT control block
+// moves.
+func (b *Board) bootFlashed() {
+	b.flashes++
+	b.bootWith(false, true)
+}
+
 // unplug removes the port; the board is USB-powered, so it loses power too.
 func (b *Board) unplug() {
 	if b.port == nil {
@@ -375,7 +408,9 @@ func (b *Board) readPort(port *vcom) {
 
 // boot starts the firmware from reset. power is true for a power-on (rather than a reset),
 // which may leave junk in the receive buffer.
-func (b *Board) boot(power bool) {
+func (b *Board) boot(power bool) { b.bootWith(power, false) }
+
+func (b *Board) bootWith(power, flashed bool) {
 	b.gen++
 	b.stats.Boots++
 	b.w.flush(b.gen)
@@ -385,6 +420,8 @@ func (b *Board) boot(power bool) {
 	b.booted = make(chan struct{})
 	b.fw = newFirmware(b.nvm.firmware.Personality, b.cfg.Termination, b.cfg.TermSet, lineLimitFor(b.nvm.firmware.Personality, b.cfg.LineLimit))
 	b.modem.boot()
+	b.halted = false
+	b.rttBoot(power, flashed)
 	if rx := b.fw.rx(); rx != nil {
 		rx.reset()
 		if power && b.cfg.FirstCommandError {
@@ -416,6 +453,10 @@ func (b *Board) boot(power bool) {
 // emit queues output; done runs on the loop once it has been written (unless a reset came first).
 func (b *Board) emit(data []byte, done func()) {
 	if len(data) == 0 && done == nil {
+		return
+	}
+	if b.rttActive() {
+		b.rttEmit(data, done)
 		return
 	}
 	gen := b.gen
@@ -451,6 +492,10 @@ func (b *Board) emit(data []byte, done func()) {
 // previous one at the earliest: the host's write returns at once, the wire is slower.
 func (b *Board) receive(port *vcom, data []byte, at time.Time) {
 	if port != b.port || !b.powered {
+		return
+	}
+	if b.rttActive() {
+		// The shell reads RTT, nothing reads the UART.
 		return
 	}
 	data = b.faults.input(data)
@@ -715,7 +760,7 @@ func (b *Board) Flash(ctx context.Context, img FirmwareImage) error {
 		if err := b.nvm.save(); err != nil {
 			return err
 		}
-		b.boot(false)
+		b.bootFlashed()
 		return nil
 	})
 }
@@ -741,6 +786,8 @@ type State struct {
 	Credentials  []CredentialSummary `json:"credentials"`
 	Faults       []Fault             `json:"faults"`
 	Stats        Stats               `json:"stats"`
+	RTTAddress   uint32              `json:"rtt_address,omitempty"`
+	Halted       bool                `json:"halted,omitempty"`
 }
 
 // State returns a snapshot of the board.
@@ -763,6 +810,10 @@ func (b *Board) State(ctx context.Context) (State, error) {
 			Stats:        b.stats,
 			RXQueued:     len(b.queue),
 			RXFIFO:       len(b.fifo),
+			Halted:       b.halted,
+		}
+		if b.rttActive() {
+			s.RTTAddress = b.rttAddr
 		}
 		if b.port != nil {
 			s.PTY = b.port.ptyPath()

@@ -1,0 +1,327 @@
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Simulated target RAM and the SEGGER RTT control block the Modem Shell's RTT build keeps in it
+// (../shared/docs/rtt-jlink-plugins.md §1, cited below as rtt §n). Everything here runs on the
+// board's loop goroutine, like the rest of the device state.
+
+// nRF9160 SRAM (rtt §1.6: sram0 at 0x20000000, 256 KiB).
+const (
+	RAMBase = 0x20000000
+	RAMSize = 256 * 1024
+)
+
+// The control block of a Zephyr build with the defaults (rtt §1.1, §1.8): 3 up and 3 down
+// descriptors of 24 bytes, channel 0 "Terminal" with a 1024-byte up buffer and a 16-byte down
+// buffer, mode NO_BLOCK_SKIP.
+const (
+	rttID          = "SEGGER RTT\x00\x00\x00\x00\x00\x00"
+	rttNumUp       = 3
+	rttNumDown     = 3
+	rttDescSize    = 24
+	rttCBSize      = 16 + 4 + 4 + rttDescSize*(rttNumUp+rttNumDown) // 168
+	rttUpSize      = 1024
+	rttDownSize    = 16
+	rttName        = "Terminal\x00"
+	rttNameOff     = rttCBSize
+	rttUpOff       = rttNameOff + 12 // the name, padded to a word
+	rttDownOff     = rttUpOff + rttUpSize
+	rttFootprint   = rttDownOff + rttDownSize
+	rttModeMask    = 3
+	rttModeSkip    = 0
+	rttModeTrim    = 1
+	rttDescPBuffer = 4
+	rttDescSizeOff = 8
+	rttDescWrOff   = 12
+	rttDescRdOff   = 16
+	rttDescFlags   = 20
+)
+
+// rttActive says the running firmware's shell uses RTT: the board was configured with RTT and
+// runs Modem Shell (the RTT overlay; at_client has no RTT transport, athost §2.7).
+func (b *Board) rttActive() bool {
+	return b.ram != nil && b.powered && b.fw != nil && b.fw.personality() == ModemShell
+}
+
+func (b *Board) ramWord(addr uint32) (uint32, bool) {
+	off := uint64(addr) - RAMBase
+	if addr < RAMBase || off+4 > RAMSize {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b.ram[off:]), true
+}
+
+func (b *Board) setRAMWord(addr, v uint32) {
+	off := uint64(addr) - RAMBase
+	if addr >= RAMBase && off+4 <= RAMSize {
+		binary.LittleEndian.PutUint32(b.ram[off:], v)
+	}
+}
+
+// ramSlice returns RAM[addr, addr+n) or false when it is not all inside RAM.
+func (b *Board) ramSlice(addr uint32, n uint64) ([]byte, bool) {
+	if addr < RAMBase {
+		return nil, false
+	}
+	off := uint64(addr) - RAMBase
+	if off > RAMSize || n > RAMSize-off {
+		return nil, false
+	}
+	return b.ram[off : off+n], true
+}
+
+// rttAddressFor is where the linker of this image put _SEGGER_RTT: it depends on the image and
+// on how many times the board has been flashed, so every flash moves it (4-aligned, low in RAM).
+func (b *Board) rttAddressFor() uint32 {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", b.cfg.SerialNumber, b.nvm.firmware.Personality, b.nvm.firmware.ImageSHA256, b.flashes)
+	mix := binary.LittleEndian.Uint32(h.Sum(nil))
+	addr := uint32(RAMBase + 0x400 + (mix%0x3C00)*4)
+	if addr == b.rttPrev {
+		addr += 0x40
+	}
+	return addr
+}
+
+// rttBoot runs at every boot. A power-on starts from cleared RAM; a flash from cleared RAM and a
+// new address; a warm reset keeps an intact control block with its offsets
+// (CONFIG_SEGGER_RTT_INIT_MODE_STRONG_CHECK and a NOLOAD section, rtt §1.2).
+func (b *Board) rttBoot(power, flashed bool) {
+	if b.ram == nil {
+		return
+	}
+	if power || flashed {
+		clear(b.ram)
+	}
+	if flashed || b.rttAddr == 0 {
+		b.rttPrev = b.rttAddr
+		b.rttAddr = b.rttAddressFor()
+	}
+	if !b.rttActive() {
+		return
+	}
+	if id, ok := b.ramSlice(b.rttAddr, 16); !ok || string(id) != rttID {
+		b.rttInit()
+	}
+	b.rttSchedule(b.gen)
+}
+
+// rttInit is SEGGER's _DoInit: clear the block, set the counts and channel 0, then the ID, last.
+func (b *Board) rttInit() {
+	a := b.rttAddr
+	cb, _ := b.ramSlice(a, rttFootprint)
+	clear(cb)
+	b.setRAMWord(a+16, rttNumUp)
+	b.setRAMWord(a+20, rttNumDown)
+	copy(cb[rttNameOff:], rttName)
+	up := a + 24
+	b.setRAMWord(up, a+rttNameOff)
+	b.setRAMWord(up+rttDescPBuffer, a+rttUpOff)
+	b.setRAMWord(up+rttDescSizeOff, rttUpSize)
+	down := a + 24 + rttDescSize*rttNumUp
+	b.setRAMWord(down, a+rttNameOff)
+	b.setRAMWord(down+rttDescPBuffer, a+rttDownOff)
+	b.setRAMWord(down+rttDescSizeOff, rttDownSize)
+	// The ID is written last (backwards in SEGGER's code), so a host that finds it finds a
+	// complete block.
+	for i := 15; i >= 0; i-- {
+		cb[i] = rttID[i]
+	}
+}
+
+// rttSchedule arms the shell backend's RX poll (CONFIG_SHELL_RTT_RX_POLL_PERIOD).
+func (b *Board) rttSchedule(gen uint64) {
+	time.AfterFunc(b.cfg.RTTPoll, func() {
+		b.send(func() {
+			if b.gen != gen || !b.rttActive() {
+				return
+			}
+			b.rttPoll()
+			b.rttSchedule(gen)
+		})
+	})
+}
+
+// rttDesc reads a descriptor as the target code does: from RAM, whatever the host left there.
+func (b *Board) rttDesc(d uint32) (buf, size, wr, rd, flags uint32, ok bool) {
+	var okB, okS, okW, okR, okF bool
+	buf, okB = b.ramWord(d + rttDescPBuffer)
+	size, okS = b.ramWord(d + rttDescSizeOff)
+	wr, okW = b.ramWord(d + rttDescWrOff)
+	rd, okR = b.ramWord(d + rttDescRdOff)
+	flags, okF = b.ramWord(d + rttDescFlags)
+	ok = okB && okS && okW && okR && okF && size > 0 && wr < size && rd < size
+	if ok {
+		_, ok = b.ramSlice(buf, uint64(size))
+	}
+	return
+}
+
+// rttPoll is SEGGER_RTT_Read on down channel 0: take [RdOff, WrOff), write RdOff once, and feed
+// the bytes to the shell the way UART bytes are fed. A halted core does not poll.
+func (b *Board) rttPoll() {
+	if b.halted {
+		return
+	}
+	d := b.rttAddr + 24 + rttDescSize*rttNumUp
+	buf, size, wr, rd, _, ok := b.rttDesc(d)
+	if !ok || wr == rd {
+		return
+	}
+	mem, _ := b.ramSlice(buf, uint64(size))
+	var data []byte
+	for rd != wr {
+		data = append(data, mem[rd])
+		rd++
+		if rd == size {
+			rd = 0
+		}
+	}
+	b.setRAMWord(d+rttDescRdOff, rd)
+	b.stats.RTTDownBytes += uint64(len(data))
+	b.stats.RxBytes += uint64(len(data))
+	now := time.Now()
+	for _, c := range data {
+		b.queue = append(b.queue, inByte{c: c, at: now})
+	}
+	b.process()
+}
+
+// rttEmit writes firmware output to up channel 0 instead of the UART. In NO_BLOCK_SKIP (the
+// Zephyr default, rtt §1.4) output that does not fit is dropped whole; in NO_BLOCK_TRIM what
+// fits is written. done runs on the loop afterwards, as it would after a UART write.
+func (b *Board) rttEmit(data []byte, done func()) {
+	if len(data) > 0 {
+		b.rttWriteUp(data)
+	}
+	if done == nil {
+		return
+	}
+	gen := b.gen
+	time.AfterFunc(0, func() {
+		b.send(func() {
+			if b.gen == gen {
+				b.outEnd = time.Now()
+				done()
+			}
+		})
+	})
+}
+
+func (b *Board) rttWriteUp(data []byte) {
+	d := b.rttAddr + 24
+	buf, size, wr, rd, flags, ok := b.rttDesc(d)
+	if !ok {
+		b.stats.RTTUpDropped += uint64(len(data))
+		return
+	}
+	free := (rd + size - wr - 1) % size
+	n := uint32(len(data))
+	if n > free {
+		if flags&rttModeMask == rttModeTrim {
+			n = free
+		} else {
+			n = 0 // NO_BLOCK_SKIP; BLOCK_IF_FIFO_FULL is not modelled and skips too
+		}
+	}
+	b.stats.RTTUpDropped += uint64(uint32(len(data)) - n)
+	if n == 0 {
+		return
+	}
+	mem, _ := b.ramSlice(buf, uint64(size))
+	for _, c := range data[:n] {
+		mem[wr] = c
+		wr++
+		if wr == size {
+			wr = 0
+		}
+	}
+	// Data first, then WrOff.
+	b.setRAMWord(d+rttDescWrOff, wr)
+	b.stats.RTTUpBytes += uint64(n)
+}
+
+var errNoRAM = errors.New("sim: target memory is modelled only with BoardConfig.RTT (nrfsim --rtt)")
+
+// memAccess checks an access of n bytes at addr and returns the RAM it covers.
+func (b *Board) memAccess(addr uint32, n int) ([]byte, error) {
+	if b.ram == nil {
+		return nil, errNoRAM
+	}
+	if !b.powered {
+		return nil, errUnplugged
+	}
+	mem, ok := b.ramSlice(addr, uint64(n))
+	if !ok {
+		return nil, fmt.Errorf("sim: memory access 0x%08x+%d outside RAM 0x%08x..0x%08x", addr, n, RAMBase, RAMBase+RAMSize-1)
+	}
+	return mem, nil
+}
+
+// ReadMemory reads target RAM through the debugger (the core keeps running).
+func (b *Board) ReadMemory(ctx context.Context, addr uint32, p []byte) error {
+	return b.call(ctx, func() error {
+		mem, err := b.memAccess(addr, len(p))
+		if err != nil {
+			return err
+		}
+		copy(p, mem)
+		return nil
+	})
+}
+
+// WriteMemory writes target RAM through the debugger.
+func (b *Board) WriteMemory(ctx context.Context, addr uint32, p []byte) error {
+	return b.call(ctx, func() error {
+		mem, err := b.memAccess(addr, len(p))
+		if err != nil {
+			return err
+		}
+		copy(mem, p)
+		return nil
+	})
+}
+
+// RTTAddress is where the running firmware keeps its RTT control block (the _SEGGER_RTT symbol
+// of its ELF). It fails when the firmware has no RTT.
+func (b *Board) RTTAddress(ctx context.Context) (uint32, error) {
+	var a uint32
+	err := b.call(ctx, func() error {
+		if b.ram == nil {
+			return errNoRAM
+		}
+		if !b.rttActive() {
+			return fmt.Errorf("sim: firmware %s has no RTT control block", b.nvm.firmware.Personality)
+		}
+		a = b.rttAddr
+		return nil
+	})
+	return a, err
+}
+
+// setHalted halts or resumes the core (monitor halt / monitor go). A halted core does not poll
+// the RTT down buffer.
+func (b *Board) setHalted(ctx context.Context, halted bool) error {
+	return b.call(ctx, func() error {
+		if !b.powered {
+			return errUnplugged
+		}
+		b.halted = halted
+		return nil
+	})
+}
+
+// Halted reports whether the core is halted by the debugger.
+func (b *Board) Halted(ctx context.Context) (bool, error) {
+	var h bool
+	err := b.call(ctx, func() error { h = b.halted; return nil })
+	return h, err
+}
