@@ -35,6 +35,7 @@ type boardLine struct {
 	Personality  string `json:"personality"`
 	Baud         int    `json:"baud"`
 	State        string `json:"state,omitempty"`
+	GDB          string `json:"gdb,omitempty"`
 }
 
 type options struct {
@@ -54,6 +55,9 @@ type options struct {
 	firstCommandError bool
 	commandLatency    time.Duration
 	writeLatency      time.Duration
+	rtt               bool
+	rttPoll           time.Duration
+	memoryNeedsHalt   bool
 	logLevel          string
 }
 
@@ -100,7 +104,12 @@ Profiles: ` + strings.Join(sim.ProfileNames(), ", ") + `
 Personalities: at_client, modem_shell, serial_lte_modem, application
 
 nrfsim runs until SIGINT or SIGTERM, then removes its ports and sockets. With --state the modem's
-non-volatile memory (credentials, identity key, flashed firmware) survives restarts.`,
+non-volatile memory (credentials, identity key, flashed firmware) survives restarts.
+
+With --rtt each board also has simulated RAM (0x20000000, 256 KiB) and a GDB remote-protocol server
+on 127.0.0.1 (its line gains "gdb":"127.0.0.1:<port>"; m/M/X memory access, monitor reset/halt/go).
+A board running modem_shell then keeps a SEGGER RTT control block in RAM (at an address that changes
+with every flash) and its shell talks over RTT channel 0 instead of the UART.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -128,6 +137,9 @@ non-volatile memory (credentials, identity key, flashed firmware) survives resta
 	f.BoolVar(&o.firstCommandError, "first-command-error", false, "power-on leaves junk in the AT buffer, so the first command answers ERROR")
 	f.DurationVar(&o.commandLatency, "command-latency", 2*time.Millisecond, "modem time to answer a command")
 	f.DurationVar(&o.writeLatency, "write-latency", 50*time.Millisecond, "extra modem time per credential write or delete")
+	f.BoolVar(&o.rtt, "rtt", false, "simulate target RAM and a GDB server per board (its line gains \"gdb\"); modem_shell then talks SEGGER RTT instead of the UART")
+	f.DurationVar(&o.rttPoll, "rtt-poll", 10*time.Millisecond, "with --rtt: how often the shell polls the RTT down buffer (CONFIG_SHELL_RTT_RX_POLL_PERIOD)")
+	f.BoolVar(&o.memoryNeedsHalt, "gdb-needs-halt", false, "with --rtt: the GDB server refuses memory access unless the core is halted (like QEMU)")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
 	return cmd
 }
@@ -153,6 +165,9 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			return nil, err
 		}
 	}
+	if o.rttPoll <= 0 {
+		return nil, fmt.Errorf("--rtt-poll %v: must be positive", o.rttPoll)
+	}
 	if o.busyFIFO < 0 {
 		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
 	}
@@ -176,6 +191,9 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			FirstCommandError: o.firstCommandError,
 			CommandLatency:    o.commandLatency,
 			WriteLatency:      o.writeLatency,
+			RTT:               o.rtt,
+			RTTPoll:           o.rttPoll,
+			MemoryNeedsHalt:   o.memoryNeedsHalt,
 			Log:               log,
 		})
 	}
@@ -226,6 +244,15 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 		boards = append(boards, running{b, ctl})
+		var gdbAddr string
+		if cfg.RTT {
+			gdb, err := sim.ServeGDB(b)
+			if err != nil {
+				return err
+			}
+			defer gdb.Close()
+			gdbAddr = gdb.Addr()
+		}
 		st, err := b.State(ctx)
 		if err != nil {
 			return err
@@ -238,6 +265,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			Profile:      st.Profile,
 			Personality:  string(st.Firmware.Personality),
 			Baud:         b.Config().Baud,
+			GDB:          gdbAddr,
 		}
 		if cfg.StateDir != "" {
 			line.State = cfg.StateDir
