@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nrfprov/nrfprov/plugin"
+	"github.com/nrfprov/nrfprov/plugin/rtttransport"
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
 )
 
@@ -51,6 +52,9 @@ func nrfprovVersion() string {
 var builtins = map[string]func(log *logrus.Entry) plugin.Transport{
 	serialtransport.Name: func(log *logrus.Entry) plugin.Transport {
 		return serialtransport.New(nrfprovVersion(), log)
+	},
+	rtttransport.Name: func(log *logrus.Entry) plugin.Transport {
+		return rtttransport.New(nrfprovVersion(), log)
 	},
 }
 

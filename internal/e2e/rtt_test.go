@@ -65,3 +65,37 @@ func TestRTTOverGDBToVirtualBoard(t *testing.T) {
 		t.Fatalf("answer over RTT: %q", got.String())
 	}
 }
+
+// TestProvisionOverRTTRecoversThroughTheDebugger: `nrfprov --transport rtt` provisions a Modem
+// Shell board through its debugger's GDB server; when the modem hangs in the middle, nrfprov
+// resets the board through the transport's own reset capability (monitor reset), finds the
+// control block again, re-plans and ends verified.
+func TestProvisionOverRTTRecoversThroughTheDebugger(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000201", Personality: sim.ModemShell, RTT: true})
+	srv, err := sim.ServeGDB(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	m, files := credSet(t, 33, "lf", "")
+	// Let the connection and the first write through, then hang the modem.
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: 9}); err != nil {
+		t.Fatal(err)
+	}
+	rep := provisionJSON(t, 0, "--transport", "rtt", "--port", srv.Addr(), "--modem-latency", "500ms", "provision", "-m", m)
+	if rep.Recoveries < 1 || len(rep.Results) != 3 {
+		t.Fatalf("over RTT: %+v", rep)
+	}
+	for _, res := range rep.Results {
+		name := map[int]string{0: "ca.pem", 1: "client.pem", 2: "key.pem"}[res.Type]
+		// Through the shell, line breaks are stored as CR LF.
+		if res.Outcome != "verified" || res.SHA256 != sha(strings.ReplaceAll(files[name], "\n", "\r\n")) {
+			t.Fatalf("over RTT: %+v", rep.Results)
+		}
+	}
+	again := provisionJSON(t, 0, "--transport", "rtt", "--port", srv.Addr(), "provision", "-m", m)
+	if again.Writes != 0 {
+		t.Fatalf("second run over RTT wrote %d", again.Writes)
+	}
+}

@@ -282,10 +282,13 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 	env := []string{"NRFPROV_PLUGIN_DIR=" + pluginDir, "NRFPROV_PLUGIN_LOCK=" + lock}
 
 	got := listTransports(t, env)
-	if got.Schema != 1 || len(got.Transports) != 2 {
-		t.Fatalf("transports = %+v, want serial and tcp", got)
+	if got.Schema != 1 || len(got.Transports) != 3 || got.Transports[0].Name != "rtt" {
+		t.Fatalf("transports = %+v, want rtt, serial and tcp, sorted", got)
 	}
-	serial, tcp := got.Transports[0], got.Transports[1]
+	rttRow, serial, tcp := got.Transports[0], got.Transports[1], got.Transports[2]
+	if rttRow.Status != "builtin" || strings.Join(rttRow.Capabilities, ",") != "reset" {
+		t.Errorf("rtt row = %+v", rttRow)
+	}
 	if serial.Name != "serial" || serial.Status != "builtin" || serial.Path != nrfprovBin || serial.Protocol != 1 ||
 		!strings.Contains(strings.Join(serial.Capabilities, ","), "flow-control") {
 		t.Errorf("serial row = %+v", serial)
@@ -298,7 +301,7 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "pinned tcp sha256:"+hex.EncodeToString(sha256File(t, tcpBin))) {
 		t.Fatalf("transports lock: exit %d\n%s%s", code, out, errOut)
 	}
-	tcp = listTransports(t, env).Transports[1]
+	tcp = listTransports(t, env).Transports[2]
 	if tcp.Status != "locked" || tcp.Version != "dev" || tcp.Protocol != 1 {
 		t.Errorf("pinned tcp row = %+v", tcp)
 	}
