@@ -153,6 +153,7 @@ type runner struct {
 	rep *Report
 	dev *device.Device
 
+	fw       cmng.FirmwareVersion
 	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
 	offline  bool // the modem is in CFUN=4 now
 }
@@ -175,6 +176,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	r.fw = fw // a reset does not change the modem firmware: asked once per run
 	imei, err := d.Store.IMEI(ctx)
 	if err != nil {
 		return err
@@ -318,11 +320,7 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	if err != nil {
 		return Plan{}, Actual{}, err
 	}
-	fw, err := d.Store.FirmwareVersion(ctx)
-	if err != nil {
-		return Plan{}, Actual{}, err
-	}
-	actual := Actual{Entries: entries, ReadBack: map[Key][]byte{}, RealHashes: fw.RealHashes()}
+	actual := Actual{Entries: entries, ReadBack: map[Key][]byte{}, RealHashes: r.fw.RealHashes()}
 	listed := map[Key]cmng.Entry{}
 	for _, e := range entries {
 		listed[Key{e.SecTag, e.Type}] = e
@@ -396,10 +394,7 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 			return err
 		}
 	}
-	fw, err := d.Store.FirmwareVersion(ctx)
-	if err != nil {
-		return err
-	}
+	fw := r.fw
 	listed := map[Key]cmng.Entry{}
 	for _, e := range entries {
 		listed[Key{e.SecTag, e.Type}] = e
