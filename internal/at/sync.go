@@ -115,20 +115,28 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		return s.confirm(ctx, probe, TermCR)
 	}
 	// No answer to CR: the line waits for an LF, which completes it in LF and CRLF mode alike.
-	if err := s.SendRaw("\n"); err != nil {
+	if err := s.complete(ctx, "\n", probe); err != nil {
 		return Detected{}, err
 	}
-	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
 	s.SetTerminator(TermLF)
 	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
 		return s.confirm(ctx, probe, TermLF)
 	}
-	if err := s.SendRaw("\r\n"); err != nil {
+	// CR LF completes the AT sent with LF alone.
+	if err := s.complete(ctx, "\r\n", probe); err != nil {
 		return Detected{}, err
 	}
-	// That completes the AT sent with LF alone; take its answer before confirming.
-	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
 	return s.confirm(ctx, probe, TermCRLF)
+}
+
+// complete sends the bytes that end a probe left waiting for its terminator, and takes (and
+// drops) the answer they cause, so it is not taken for the answer to the next probe.
+func (s *Session) complete(ctx context.Context, end string, probe time.Duration) error {
+	if err := s.SendRaw(end); err != nil {
+		return err
+	}
+	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
+	return nil
 }
 
 // confirm checks the terminator with a clean AT.
