@@ -33,6 +33,7 @@ type boardFlags struct {
 	traceWire     bool
 	allowReserved bool
 	keepCFUN      bool
+	transportOpts map[string]string
 	lineLimit     int
 	latency       time.Duration
 }
@@ -43,6 +44,7 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf.StringVar(&f.port, "port", "", "the board's port (a path for serial, host:port for tcp); default: the one connected board")
 	pf.StringVar(&f.board, "board", "", "select the board by its J-Link serial number (leading zeros optional)")
 	pf.StringVar(&f.transport, "transport", "serial", "transport plugin: serial, tcp, or any nrfprov-transport-<name>")
+	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: up, down, poll, halt; see docs/transport-plugins.md)")
 	pf.IntVar(&f.baud, "baud", serialio.DefaultBaud, "line speed in bit/s (8N1)")
 	pf.BoolVar(&f.rtscts, "rtscts", false, "RTS/CTS hardware flow control")
 	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf")
@@ -74,17 +76,18 @@ func (a *app) withBoard(ctx context.Context, fn func(d *device.Device) error) er
 // deviceOptions says which board to open and how, from the global flags.
 func (a *app) deviceOptions() device.Options {
 	o := device.Options{
-		Transport:     a.bf.transport,
-		Port:          a.bf.port,
-		Board:         a.bf.board,
-		Baud:          a.bf.baud,
-		RTSCTS:        a.bf.rtscts,
-		Terminator:    a.bf.term,
-		Dialect:       a.bf.dialect,
-		Timing:        at.Timing{Baud: a.bf.baud, Latency: a.bf.latency},
-		LineLimit:     a.bf.lineLimit,
-		AllowReserved: a.bf.allowReserved,
-		Log:           a.log,
+		Transport:        a.bf.transport,
+		Port:             a.bf.port,
+		Board:            a.bf.board,
+		Baud:             a.bf.baud,
+		RTSCTS:           a.bf.rtscts,
+		TransportOptions: a.bf.transportOpts,
+		Terminator:       a.bf.term,
+		Dialect:          a.bf.dialect,
+		Timing:           at.Timing{Baud: a.bf.baud, Latency: a.bf.latency},
+		LineLimit:        a.bf.lineLimit,
+		AllowReserved:    a.bf.allowReserved,
+		Log:              a.log,
 	}
 	if a.bf.traceWire {
 		o.Trace = a.wireTracer()

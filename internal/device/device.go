@@ -29,6 +29,9 @@ type Options struct {
 	// Baud and RTSCTS configure the link (transports with those capabilities).
 	Baud   int
 	RTSCTS bool
+	// TransportOptions are the transport's own settings (rtt: up, down, poll, halt, …), passed
+	// to its Open unchanged; the transport rejects keys it does not know.
+	TransportOptions map[string]string
 	// Terminator and Dialect: "auto" (or empty) detects them (§7.2 of the modem notes);
 	// otherwise "cr", "lf", "crlf" and "raw", "shell".
 	Terminator string
@@ -78,7 +81,7 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS})
+	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
 	if err != nil {
 		client.Kill()
 		return nil, err
