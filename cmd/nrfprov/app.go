@@ -98,7 +98,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintf(a.stderr, "nrfprov: %v\n", err)
-	for _, h := range append(hints(err), boardHints(err)...) {
+	for _, h := range append(append(hints(err), boardHints(err)...), a.transportHints(err)...) {
 		fmt.Fprintf(a.stderr, "  hint: %s\n", h)
 	}
 	return exitFor(err)

@@ -216,3 +216,25 @@ func boardHints(err error) []string {
 }
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// rttFirmwareHint tells RTT users which firmware answers AT over RTT: the at_client sample has
+// no RTT backend, so nothing there can answer.
+const rttFirmwareHint = "over RTT nrfprov talks to the Modem Shell's `at` command: the at_client sample has no RTT. " +
+	"Flash modem_shell built with the RTT shell backend (CONFIG_USE_SEGGER_RTT=y, CONFIG_SHELL_BACKEND_RTT=y), " +
+	"or use --transport serial on the board's UART (VCOM0 on a DK)"
+
+// transportHints are the remedies that depend on the transport in use.
+func (a *app) transportHints(err error) []string {
+	if a.bf.transport != "rtt" {
+		return nil
+	}
+	var hs []string
+	if errors.Is(err, plugin.ErrNotFound) {
+		hs = append(hs, "no RTT control block was found in the target's RAM, or no debugger answered at --port: "+
+			"start the debugger's server (JLinkGDBServer, OpenOCD, pyOCD) and check the firmware is built with RTT")
+	}
+	if errors.Is(err, plugin.ErrNotFound) || errors.Is(err, at.ErrNoATHost) || (a.bf.dialect == "raw" && errors.Is(err, at.ErrTimeout)) {
+		hs = append(hs, rttFirmwareHint)
+	}
+	return hs
+}

@@ -99,3 +99,18 @@ func TestProvisionOverRTTRecoversThroughTheDebugger(t *testing.T) {
 		t.Fatalf("second run over RTT wrote %d", again.Writes)
 	}
 }
+
+// TestRTTOnATClientSaysWhatToFlash: the at_client sample has no RTT, so a debugger finds no
+// control block in its RAM. nrfprov stops with the "no board" exit code and says which firmware
+// answers AT over RTT, instead of a bare "not found".
+func TestRTTOnATClientSaysWhatToFlash(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000202", Personality: sim.ATClient, RTT: true})
+	srv, err := sim.ServeGDB(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	fails(t, 4, []string{"--transport", "rtt", "--port", srv.Addr(), "list"},
+		"at_client sample has no RTT", "CONFIG_SHELL_BACKEND_RTT=y", "--transport serial")
+}

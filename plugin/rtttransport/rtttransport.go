@@ -143,8 +143,13 @@ var _ plugin.Resetter = (*conn)(nil)
 
 // attach finds the control block, retrying until it appears (the target writes its ID last, at
 // boot) or the attach time runs out.
-func (c *conn) attach(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.o.attach)
+func (c *conn) attach(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, c.o.attach)
+	var notFound error // the last "no control block" answer
+	deadline, _ := ctx.Deadline()
+	// expired: the attach time ran out (a read cut by its deadline may return a moment before
+	// the context says so), not the caller's context.
+	expired := func() bool { return parent.Err() == nil && (ctx.Err() != nil || !time.Now().Before(deadline)) }
 	defer cancel()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
@@ -161,13 +166,21 @@ func (c *conn) attach(ctx context.Context) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if !errors.Is(err, rtt.ErrNoControlBlock) {
+		if errors.Is(err, rtt.ErrNoControlBlock) {
+			notFound = err
+		} else if !expired() {
+			// A real failure, not the attach time running out in the middle of a scan.
 			return err
 		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return plugin.WithKind(fmt.Errorf("rtttransport: %w (is the firmware built with RTT and running?)", err), plugin.ErrNotFound)
+		}
+		if expired() {
+			if notFound == nil { // the first scan did not finish in time
+				notFound = err
+			}
+			return plugin.WithKind(fmt.Errorf("rtttransport: no control block within %v: %w (is the firmware built with RTT and running?)", c.o.attach, notFound), plugin.ErrNotFound)
 		}
 	}
 }
