@@ -141,10 +141,15 @@ func handshake(ctx context.Context, c net.Conn, addr string, o Options) (*Conn, 
 		}
 		c.SetWriteDeadline(time.Time{})
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
-	defer stop()
 	c.SetReadDeadline(deadline)
-	defer c.SetReadDeadline(time.Time{})
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()); close(fired) })
+	defer func() {
+		if !stop() {
+			<-fired // a cut deadline must not land on the stream after the handshake
+		}
+		c.SetReadDeadline(time.Time{})
+	}()
 	br := bufio.NewReader(c)
 	var lines []string
 	var cur []byte

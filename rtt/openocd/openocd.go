@@ -40,6 +40,8 @@ const commandTimeout = 10 * time.Second
 var (
 	// ErrCommand: OpenOCD answered a command with an error.
 	ErrCommand = errors.New("openocd: command failed")
+	// ErrBroken: an earlier command was cut short, so the client closed its connection.
+	ErrBroken = errors.New("openocd: Tcl connection closed after an interrupted command")
 	// ErrNoControlBlock: `rtt start` found no control block before the deadline.
 	ErrNoControlBlock = errors.New("openocd: rtt: control block not found")
 )
@@ -51,6 +53,8 @@ type Client struct {
 	mu   sync.Mutex
 	c    net.Conn
 	r    *bufio.Reader
+	// broken is why the connection was closed after a cut exchange.
+	broken error
 }
 
 // Dial connects to OpenOCD's Tcl port at addr (host:port).
@@ -69,31 +73,46 @@ func (c *Client) Addr() string { return c.addr }
 // Close closes the Tcl connection.
 func (c *Client) Close() error { return c.c.Close() }
 
-// Command sends one Tcl command and returns its result.
+// Command sends one Tcl command and returns its result. An exchange cut short (ctx, a
+// deadline, a broken connection) leaves the stream out of step, so it closes the client: later
+// commands fail with ErrBroken.
 func (c *Client) Command(ctx context.Context, cmd string) (string, error) {
 	if strings.ContainsRune(cmd, term) {
 		return "", fmt.Errorf("openocd: command %q contains 0x1a", cmd)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil {
+		return "", fmt.Errorf("%w: %q: %w", ErrBroken, cmd, c.broken)
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(commandTimeout)
 	}
-	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Now()) })
-	defer stop()
 	c.c.SetDeadline(deadline)
-	defer c.c.SetDeadline(time.Time{})
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Now()); close(fired) })
+	defer func() {
+		if !stop() {
+			<-fired // the deadline was cut: wait, so it cannot land on the next command
+		}
+	}()
 	if _, err := c.c.Write(append([]byte(cmd), term)); err != nil {
-		return "", c.ioErr(ctx, cmd, err)
+		return "", c.fail(ctx, cmd, err)
 	}
 	reply, err := c.r.ReadString(term)
 	if err != nil {
-		// A reply cut short leaves the stream out of step: the connection is no use any more.
-		c.c.Close()
-		return "", c.ioErr(ctx, cmd, err)
+		return "", c.fail(ctx, cmd, err)
 	}
 	return strings.TrimSuffix(reply, string(rune(term))), nil
+}
+
+// fail closes the connection after a cut exchange; c.mu is held.
+func (c *Client) fail(ctx context.Context, cmd string, err error) error {
+	err = c.ioErr(ctx, cmd, err)
+	c.broken = err
+	c.c.Close()
+	return err
 }
 
 func (c *Client) ioErr(ctx context.Context, cmd string, err error) error {
@@ -212,35 +231,35 @@ func (c *Client) StartRTT(ctx context.Context, cfg RTTConfig) (*RTT, error) {
 	return &RTT{Conn: conn, c: c, cfg: cfg, port: port, ControlBlock: found}, nil
 }
 
-// attach runs rtt setup, then rtt start until `rtt channels` lists the channels.
+// attach runs rtt setup, then rtt start until `rtt channels` lists the channels. The attach
+// time is checked between commands, so no command is cut short (a reply left in flight would
+// put the Tcl stream out of step).
 func (c *Client) attach(ctx context.Context, cfg RTTConfig) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.Attach)
-	defer cancel()
 	if _, err := c.Exec(ctx, fmt.Sprintf(`rtt setup 0x%08x 0x%x "%s"`, cfg.Search.Start, cfg.Search.Size, cfg.ID)); err != nil {
 		return "", err
 	}
+	giveUp := time.NewTimer(cfg.Attach)
+	defer giveUp.Stop()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	var last string
 	for {
 		started, err := c.Command(ctx, "rtt start")
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			return "", err
 		}
-		if err == nil {
-			last = started
-			ch, err := c.Command(ctx, "rtt channels")
-			if err != nil && ctx.Err() == nil {
-				return "", err
-			}
-			if err == nil && strings.HasPrefix(ch, "Channels:") {
-				return started, nil
-			}
+		ch, err := c.Command(ctx, "rtt channels")
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(ch, "Channels:") {
+			return started, nil
 		}
 		select {
 		case <-t.C:
+		case <-giveUp.C:
+			return "", fmt.Errorf("%w in %s (%s) within %v: %q (is the firmware built with RTT and running?)", ErrNoControlBlock, cfg.Search, c.addr, cfg.Attach, started)
 		case <-ctx.Done():
-			return "", fmt.Errorf("%w in %s (%s): %q (is the firmware built with RTT and running?)", ErrNoControlBlock, cfg.Search, c.addr, last)
+			return "", fmt.Errorf("%w in %s (%s): %w", ErrNoControlBlock, cfg.Search, c.addr, ctx.Err())
 		}
 	}
 }
