@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +36,7 @@ var rttBackends = []rttBackend{
 }
 
 // rttBoard starts a Modem Shell board with RTT and all three debugger endpoints.
-func rttBoard(t *testing.T, sn string, telnet sim.TelnetOptions) (*sim.Board, rttEndpoints) {
+func rttBoard(t testing.TB, sn string, telnet sim.TelnetOptions) (*sim.Board, rttEndpoints) {
 	t.Helper()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, Personality: sim.ModemShell, RTT: true})
 	g, err := sim.ServeGDB(b)
@@ -65,6 +68,8 @@ func TestRTTBackendsProvisionListRead(t *testing.T) {
 			args := func(a ...string) []string { return append(be.args(ep), a...) }
 			tag := uint32(16842753)
 			m, files := credSet(t, tag, "lf", "")
+			// The field report's board, over RTT: a root CA listed with only part of its bytes.
+			breakOverRTT(t, ep.telnet, tag, files["ca.pem"])
 			// Let the connection and the first write through, then hang the modem.
 			if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: 9}); err != nil {
 				t.Fatal(err)
@@ -84,7 +89,7 @@ func TestRTTBackendsProvisionListRead(t *testing.T) {
 				provisionJSON(t, 0, args("provision", "-m", m)...)
 			} else {
 				rep := provisionJSON(t, 0, args("--modem-latency", "500ms", "provision", "-m", m)...)
-				if rep.Recoveries < 1 || len(rep.Results) != 3 {
+				if rep.Recoveries < 1 || rep.Writes != 3 || len(rep.Results) != 3 {
 					t.Fatalf("over %s: %+v", be.name, rep)
 				}
 				for _, res := range rep.Results {
@@ -119,6 +124,15 @@ func TestRTTBackendsProvisionListRead(t *testing.T) {
 			if got := ok(t, args("read", "77", "0")...); got != strings.ReplaceAll(big, "\n", "\r\n") {
 				t.Fatalf("read over %s: %d bytes, want the %d-byte certificate:\n%q", be.name, len(got), len(big), got)
 			}
+			var info struct {
+				D string `json:"dialect"`
+			}
+			decode(t, ok(t, args("info", "--json")...), "info", &info)
+			if info.D != "shell" {
+				t.Fatalf("info over %s: dialect %q", be.name, info.D)
+			}
+			ok(t, args("delete", "77", "0")...)
+			fails(t, 6, args("read", "77", "0"), "513")
 			st, err := b.State(ctxT(t))
 			if err != nil {
 				t.Fatal(err)
@@ -127,6 +141,39 @@ func TestRTTBackendsProvisionListRead(t *testing.T) {
 				t.Fatalf("the board dropped RTT output: %+v", st.Stats)
 			}
 		})
+	}
+}
+
+// breakOverRTT writes the first half of ca under tag through the board's J-Link telnet endpoint
+// (raw TCP, as a person with JLinkRTTClient would), the way the field report's board was left.
+func breakOverRTT(t *testing.T, telnet string, tag uint32, ca string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", telnet, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(testTimeout))
+	r := bufio.NewReader(c)
+	var got strings.Builder
+	expect := func(want string) {
+		t.Helper()
+		for !strings.Contains(got.String(), want) {
+			b, err := r.ReadByte()
+			if err != nil {
+				t.Fatalf("waiting for %q over RTT: %v; got %q", want, err, got.String())
+			}
+			got.WriteByte(b)
+		}
+		got.Reset()
+	}
+	expect("mosh:~$ ")
+	half := strings.ReplaceAll(strings.TrimSpace(ca[:len(ca)/2]), "\n", `\n`)
+	for _, cmd := range []string{"at AT+CFUN=4", fmt.Sprintf(`at 'AT%%CMNG=0,%d,0,"%s"'`, tag, half)} {
+		if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		expect("OK\r\n")
 	}
 }
 
