@@ -182,8 +182,9 @@ func (p *probeConn) run(stop <-chan struct{}, initial []byte) {
 		defer close(readErr)
 		buf := make([]byte, probePending)
 		for {
-			// The client may stay quiet for as long as it likes; Close or stop ends the read.
-			p.c.SetReadDeadline(time.Time{})
+			// A quiet client is normal (a terminal left open); one idle as long as the GDB
+			// server allows is dropped, like there.
+			p.c.SetReadDeadline(time.Now().Add(gdbIdleTimeout))
 			n, err := p.c.Read(buf)
 			if n > 0 {
 				select {

@@ -140,6 +140,7 @@ func (s *TelnetServer) serve(c net.Conn) {
 		}
 		buf := make([]byte, 256)
 		for {
+			c.SetReadDeadline(time.Now().Add(gdbIdleTimeout))
 			if _, err := c.Read(buf); err != nil {
 				return
 			}
