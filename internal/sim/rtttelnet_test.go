@@ -292,3 +292,26 @@ func TestOpenOCDTclAndRTTServer(t *testing.T) {
 		t.Fatal("connection survived rtt server stop")
 	}
 }
+
+// TestRTTUnreadOutputIsDroppedAfterAStall: with no host reading the up channel, output waits
+// while there is hope and is given up after the stall time (counted), so the shell is not
+// wedged: once the host reads again, new commands are answered.
+func TestRTTUnreadOutputIsDroppedAfterAStall(t *testing.T) {
+	b, srv := startRTTBoard(t, sim.BoardConfig{})
+	g := dialRSP(t, srv.Addr())
+	_, up, down := g.attach(t, b)
+	// Fill the up buffer without reading it: each answer is about 40 bytes.
+	for i := 0; i < 40; i++ {
+		g.downWrite(down, []byte("at AT+CGMR\r\n"))
+	}
+	deadline := time.Now().Add(testTimeout)
+	for b.state().Stats.RTTUpDropped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing dropped with nobody reading: %+v", b.state().Stats)
+		}
+	}
+	var out bytes.Buffer
+	g.upRead(up) // free the buffer
+	g.downWrite(down, []byte("at AT+CGMI\r\n"))
+	g.upExpect(up, &out, "Nordic")
+}
