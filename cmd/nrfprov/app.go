@@ -121,7 +121,7 @@ func hints(err error) []string {
 		hs = append(hs, "add yourself to the group that owns the port (dialout or uucp) and log in again")
 	}
 	if errors.Is(err, plugin.ErrBusy) {
-		hs = append(hs, "another program has the port open (a terminal, ModemManager, nRF Connect)")
+		hs = append(hs, "another program has the port open (a terminal, ModemManager, nRF Connect; for J-Link RTT, a stale JLinkGUIServer)")
 	}
 	if errors.Is(err, plugin.ErrUnknownTransport) {
 		hs = append(hs, "external transports are executables named "+plugin.ExecutablePrefix+"<name>, next to nrfprov, in $"+plugin.EnvPluginDir+" or on PATH")

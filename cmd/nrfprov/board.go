@@ -44,7 +44,7 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf.StringVar(&f.port, "port", "", "the board's port (a path for serial, host:port for tcp); default: the one connected board")
 	pf.StringVar(&f.board, "board", "", "select the board by its J-Link serial number (leading zeros optional)")
 	pf.StringVar(&f.transport, "transport", "serial", "transport plugin: serial, tcp, or any nrfprov-transport-<name>")
-	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: up, down, poll, halt; see docs/transport-plugins.md)")
+	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: backend, up, down, poll, halt, channel, addr, search, gdb, rtt_port, require_reset; see docs/transport-plugins.md)")
 	pf.IntVar(&f.baud, "baud", serialio.DefaultBaud, "line speed in bit/s (8N1)")
 	pf.BoolVar(&f.rtscts, "rtscts", false, "RTS/CTS hardware flow control")
 	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf")

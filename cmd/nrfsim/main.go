@@ -36,6 +36,8 @@ type boardLine struct {
 	Baud         int    `json:"baud"`
 	State        string `json:"state,omitempty"`
 	GDB          string `json:"gdb,omitempty"`
+	RTTTelnet    string `json:"rtt_telnet,omitempty"`
+	OpenOCDTcl   string `json:"openocd_tcl,omitempty"`
 }
 
 type options struct {
@@ -58,6 +60,9 @@ type options struct {
 	rtt               bool
 	rttPoll           time.Duration
 	memoryNeedsHalt   bool
+	rttTelnet         bool
+	telnetGUIServer   bool
+	openocd           bool
 	logLevel          string
 }
 
@@ -109,7 +114,10 @@ non-volatile memory (credentials, identity key, flashed firmware) survives resta
 With --rtt each board also has simulated RAM (0x20000000, 256 KiB) and a GDB remote-protocol server
 on 127.0.0.1 (its line gains "gdb":"127.0.0.1:<port>"; m/M/X memory access, monitor reset/halt/go).
 A board running modem_shell then keeps a SEGGER RTT control block in RAM (at an address that changes
-with every flash) and its shell talks over RTT channel 0 instead of the UART.`,
+with every flash) and its shell talks over RTT channel 0 instead of the UART. --rtt-telnet adds a
+J-Link RTT telnet endpoint ("rtt_telnet", raw TCP: banner, optional config string in the first
+100 ms, then channel bytes); --openocd an OpenOCD stand-in's Tcl port ("openocd_tcl": rtt setup,
+start, stop, channels, polling_interval, server start/stop; reset run|halt).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -140,6 +148,9 @@ with every flash) and its shell talks over RTT channel 0 instead of the UART.`,
 	f.BoolVar(&o.rtt, "rtt", false, "simulate target RAM and a GDB server per board (its line gains \"gdb\"); modem_shell then talks SEGGER RTT instead of the UART")
 	f.DurationVar(&o.rttPoll, "rtt-poll", 10*time.Millisecond, "with --rtt: how often the shell polls the RTT down buffer (CONFIG_SHELL_RTT_RX_POLL_PERIOD)")
 	f.BoolVar(&o.memoryNeedsHalt, "gdb-needs-halt", false, "with --rtt: the GDB server refuses memory access unless the core is halted (like QEMU)")
+	f.BoolVar(&o.rttTelnet, "rtt-telnet", false, "with --rtt: serve a J-Link RTT telnet endpoint per board (its line gains \"rtt_telnet\")")
+	f.BoolVar(&o.telnetGUIServer, "rtt-telnet-gui-server", false, "with --rtt-telnet: the endpoint acts as a stale JLinkGUIServer holding the port (answers \"J-Link GUI server; V6.80d;\", no RTT)")
+	f.BoolVar(&o.openocd, "openocd", false, "with --rtt: serve an OpenOCD stand-in's Tcl port per board, with its rtt commands (its line gains \"openocd_tcl\")")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
 	return cmd
 }
@@ -167,6 +178,12 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 	}
 	if o.rttPoll <= 0 {
 		return nil, fmt.Errorf("--rtt-poll %v: must be positive", o.rttPoll)
+	}
+	if (o.rttTelnet || o.openocd) && !o.rtt {
+		return nil, errors.New("--rtt-telnet and --openocd need --rtt (the endpoints reach the board's RAM)")
+	}
+	if o.telnetGUIServer && !o.rttTelnet {
+		return nil, errors.New("--rtt-telnet-gui-server needs --rtt-telnet")
 	}
 	if o.busyFIFO < 0 {
 		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
@@ -253,6 +270,23 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			defer gdb.Close()
 			gdbAddr = gdb.Addr()
 		}
+		var telnetAddr, tclAddr string
+		if o.rttTelnet {
+			tn, err := sim.ServeRTTTelnet(b, sim.TelnetOptions{GUIServer: o.telnetGUIServer})
+			if err != nil {
+				return err
+			}
+			defer tn.Close()
+			telnetAddr = tn.Addr()
+		}
+		if o.openocd {
+			oc, err := sim.ServeOpenOCD(b)
+			if err != nil {
+				return err
+			}
+			defer oc.Close()
+			tclAddr = oc.Addr()
+		}
 		st, err := b.State(ctx)
 		if err != nil {
 			return err
@@ -266,6 +300,8 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			Personality:  string(st.Firmware.Personality),
 			Baud:         b.Config().Baud,
 			GDB:          gdbAddr,
+			RTTTelnet:    telnetAddr,
+			OpenOCDTcl:   tclAddr,
 		}
 		if cfg.StateDir != "" {
 			line.State = cfg.StateDir

@@ -25,8 +25,9 @@ import (
 //
 // The documents speak of real hardware; docSubstitutions maps its names onto the virtual boards
 // started for each document: /dev/ttyACM0 is an at_client nRF9160 DK (J-Link SN 960000001, also
-// found through `ports` and --board), localhost:2331 is the GDB server of a Modem Shell board
-// reached over RTT, /tmp/nrfsim is a run directory of this test's own. `nrfprov`, `nrfsim`
+// found through `ports` and --board); localhost:2331, localhost:19021 and localhost:6666 are the
+// GDB server, J-Link RTT telnet server and OpenOCD Tcl port of a Modem Shell board reached over
+// RTT; /tmp/nrfsim is a run directory of this test's own. `nrfprov`, `nrfsim`
 // and `go run ./cmd/…` run the binaries this package built.
 func TestDocExamples(t *testing.T) {
 	t.Parallel()
@@ -133,6 +134,16 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gdbSrv.Close() })
+	telnet, err := sim.ServeRTTTelnet(rttBoard, sim.TelnetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = telnet.Close() })
+	ocd, err := sim.ServeOpenOCD(rttBoard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ocd.Close() })
 	bin := filepath.Dir(nrfprovBin)
 	return &docEnv{
 		dir: dir,
@@ -145,6 +156,8 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 			"go run ./cmd/nrfsim", "nrfsim",
 			"/dev/ttyACM0", serial.VCOM0(),
 			"localhost:2331", gdbSrv.Addr(),
+			"localhost:19021", telnet.Addr(),
+			"localhost:6666", ocd.Addr(),
 			"/tmp/nrfsim", simRun,
 		),
 	}

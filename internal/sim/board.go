@@ -167,28 +167,30 @@ type Board struct {
 	closeOnce sync.Once
 
 	// Everything below is owned by the loop goroutine.
-	nvm     *nvm
-	modem   *modem
-	fw      firmware
-	port    *vcom
-	powered bool
-	gen     uint64
-	ready   bool
-	booted  chan struct{} // closed when the boot output (and Ready) has been written
-	busy    bool
-	hung    bool
-	queue   []inByte
-	fifo    []byte
-	last    time.Time // arrival of the last received byte
-	wake    *time.Timer
-	outEnd  time.Time // when the last answer's final byte went out
-	stats   Stats
-	faults  faultState
-	ram     []byte // target RAM at RAMBase, only with cfg.RTT
-	rttAddr uint32 // the control block of the current image
-	rttPrev uint32
-	flashes uint64
-	halted  bool
+	nvm        *nvm
+	modem      *modem
+	fw         firmware
+	port       *vcom
+	powered    bool
+	gen        uint64
+	ready      bool
+	booted     chan struct{} // closed when the boot output (and Ready) has been written
+	busy       bool
+	hung       bool
+	queue      []inByte
+	fifo       []byte
+	last       time.Time // arrival of the last received byte
+	wake       *time.Timer
+	outEnd     time.Time // when the last answer's final byte went out
+	stats      Stats
+	faults     faultState
+	ram        []byte // target RAM at RAMBase, only with cfg.RTT
+	rttAddr    uint32 // the control block of the current image
+	rttPrev    uint32
+	rttUp      []upChunk // shell output waiting for up-buffer space
+	rttUpSince time.Time // when the up buffer last took output
+	flashes    uint64
+	halted     bool
 }
 
 // Stats counts what happened on the link.

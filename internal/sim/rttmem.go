@@ -98,6 +98,7 @@ func (b *Board) rttBoot(power, flashed bool) {
 	if b.ram == nil {
 		return
 	}
+	b.rttUp = nil // output of the previous run is gone with it
 	if power || flashed {
 		clear(b.ram)
 	}
@@ -145,6 +146,7 @@ func (b *Board) rttSchedule(gen uint64) {
 				return
 			}
 			b.rttPoll()
+			b.rttFlushUp()
 			b.rttSchedule(gen)
 		})
 	})
@@ -195,33 +197,83 @@ func (b *Board) rttPoll() {
 	b.process()
 }
 
-// rttEmit writes firmware output to up channel 0 instead of the UART. In NO_BLOCK_SKIP (the
-// Zephyr default, rtt §1.4) output that does not fit is dropped whole; in NO_BLOCK_TRIM what
-// fits is written. done runs on the loop afterwards, as it would after a UART write.
+// rttEmit writes firmware output to up channel 0 instead of the UART, the way Zephyr's shell
+// RTT backend does (rtt §1.4, §1.8): in pieces of at most rttShellPiece bytes (the shell's
+// printf buffer), each piece written whole or not at all (NO_BLOCK_SKIP), and a piece that does
+// not fit waits until the host frees space (the shell pends on TX ready and retries). Mode 1
+// (TRIM, set by the host in Flags) writes what fits of a piece. Output waits in order; done runs
+// on the loop once all of data is in the buffer (or was dropped), as after a UART write.
 func (b *Board) rttEmit(data []byte, done func()) {
-	if len(data) > 0 {
-		b.rttWriteUp(data)
-	}
-	if done == nil {
-		return
-	}
-	gen := b.gen
-	time.AfterFunc(0, func() {
-		b.send(func() {
-			if b.gen == gen {
-				b.outEnd = time.Now()
-				done()
-			}
-		})
-	})
+	b.rttUp = append(b.rttUp, upChunk{data: data, done: done})
+	b.rttFlushUp()
 }
 
-func (b *Board) rttWriteUp(data []byte) {
+// upChunk is firmware output not yet in the up buffer.
+type upChunk struct {
+	data []byte
+	done func()
+}
+
+const (
+	// rttShellPiece is CONFIG_SHELL_PRINTF_BUFF_SIZE's default [inferred]: the shell hands its
+	// output to the RTT backend in pieces of this size at most.
+	rttShellPiece = 30
+	// rttUpStall stands in for the shell RTT backend's host-presence detection: output that has
+	// waited this long without the host freeing any space is dropped (counted in
+	// rtt_up_dropped), so a board nobody reads does not wedge [model choice].
+	rttUpStall = 2 * time.Second
+)
+
+// rttFlushUp writes pending output while it fits. It runs when output is emitted, when a host
+// frees space (a memory write, a probe's read) and at every shell poll tick.
+func (b *Board) rttFlushUp() {
+	if !b.rttActive() {
+		return
+	}
+	for len(b.rttUp) > 0 {
+		c := &b.rttUp[0]
+		for len(c.data) > 0 {
+			n := b.rttWriteUp(c.data[:min(len(c.data), rttShellPiece)])
+			if n == 0 {
+				break
+			}
+			c.data = c.data[n:]
+			b.rttUpSince = time.Now()
+		}
+		if len(c.data) > 0 {
+			if time.Since(b.rttUpSince) < rttUpStall {
+				return
+			}
+			// Nobody has read for too long: the shell gives the output up.
+			b.stats.RTTUpDropped += uint64(len(c.data))
+			c.data = nil
+		}
+		done := c.done
+		b.rttUp = b.rttUp[1:]
+		if done != nil {
+			// Later on the loop, as after a UART write (never inside the caller's emit).
+			gen := b.gen
+			time.AfterFunc(0, func() {
+				b.send(func() {
+					if b.gen == gen {
+						b.outEnd = time.Now()
+						done()
+					}
+				})
+			})
+		}
+	}
+	b.rttUpSince = time.Now()
+}
+
+// rttWriteUp is SEGGER_RTT_Write on up channel 0 for one piece: data first, then WrOff. It
+// returns how many bytes went in: all of data or none in NO_BLOCK_SKIP (and in BLOCK, which the
+// caller's waiting models), what fits in NO_BLOCK_TRIM.
+func (b *Board) rttWriteUp(data []byte) int {
 	d := b.rttAddr + 24
 	buf, size, wr, rd, flags, ok := b.rttDesc(d)
 	if !ok {
-		b.stats.RTTUpDropped += uint64(len(data))
-		return
+		return 0
 	}
 	free := (rd + size - wr - 1) % size
 	n := uint32(len(data))
@@ -229,12 +281,11 @@ func (b *Board) rttWriteUp(data []byte) {
 		if flags&rttModeMask == rttModeTrim {
 			n = free
 		} else {
-			n = 0 // NO_BLOCK_SKIP; BLOCK_IF_FIFO_FULL is not modelled and skips too
+			n = 0
 		}
 	}
-	b.stats.RTTUpDropped += uint64(uint32(len(data)) - n)
 	if n == 0 {
-		return
+		return 0
 	}
 	mem, _ := b.ramSlice(buf, uint64(size))
 	for _, c := range data[:n] {
@@ -247,6 +298,7 @@ func (b *Board) rttWriteUp(data []byte) {
 	// Data first, then WrOff.
 	b.setRAMWord(d+rttDescWrOff, wr)
 	b.stats.RTTUpBytes += uint64(n)
+	return int(n)
 }
 
 var errNoRAM = errors.New("sim: target memory is modelled only with BoardConfig.RTT (nrfsim --rtt)")
@@ -286,6 +338,9 @@ func (b *Board) WriteMemory(ctx context.Context, addr uint32, p []byte) error {
 			return err
 		}
 		copy(mem, p)
+		if len(b.rttUp) > 0 {
+			b.rttFlushUp() // the host may have freed up-buffer space
+		}
 		return nil
 	})
 }

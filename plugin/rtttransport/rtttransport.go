@@ -1,7 +1,13 @@
-// Package rtttransport is the built-in "rtt" transport: the RTT engine (package rtt) over a
-// debugger's GDB remote-protocol server (JLinkGDBServer, OpenOCD, pyOCD, QEMU) behind the plugin
-// contract. Its byte stream is an RTT up/down channel pair; it can reset the board through the
-// debugger ("monitor reset") and finds the control block again afterwards.
+// Package rtttransport is the built-in "rtt" transport: an RTT up/down channel pair behind the
+// plugin contract, through one of three backends chosen by the address's scheme:
+//
+//   - gdb://host:port (or a bare host:port): the RTT engine (package rtt) over a debugger's GDB
+//     remote-protocol server (JLinkGDBServer, OpenOCD, pyOCD, QEMU); resets with
+//     "monitor reset" and finds the control block again;
+//   - jlink://host:port: J-Link's RTT telnet server (package rtt/jlink); resets only with the
+//     option gdb=host:port (JLinkGDBServer's GDB port);
+//   - openocd://host:port: OpenOCD's Tcl port and the RTT server it starts (package
+//     rtt/openocd); resets with `reset run` and attaches again.
 package rtttransport
 
 import (
@@ -12,7 +18,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +54,7 @@ func (t *Transport) Describe(context.Context) (plugin.Info, error) {
 	return plugin.Info{
 		Name:         Name,
 		Version:      t.version,
-		Description:  "SEGGER RTT through a GDB server (JLinkGDBServer, OpenOCD, pyOCD, QEMU): address host:port",
+		Description:  "SEGGER RTT through a GDB server (gdb://host:port), J-Link's RTT telnet server (jlink://host:19021) or OpenOCD (openocd://host:6666)",
 		Capabilities: []plugin.Capability{plugin.CapReset},
 	}, nil
 }
@@ -97,17 +102,43 @@ func selector(v string) rtt.Selector {
 	return rtt.Named(v)
 }
 
-// Open implements plugin.Transport: connect to the GDB server at req.Address, find the control
-// block and the channels.
+// Open implements plugin.Transport: reach the target's RTT through the backend the address
+// names (see splitAddress) and find the channels.
 func (t *Transport) Open(ctx context.Context, req plugin.OpenRequest) (plugin.Conn, error) {
 	if req.Address == "" {
-		return nil, fmt.Errorf("rtttransport: open: empty address (want the GDB server's host:port): %w", plugin.ErrInvalidArgument)
+		return nil, fmt.Errorf("rtttransport: open: empty address (want gdb://host:port, jlink://host:port or openocd://host:port): %w", plugin.ErrInvalidArgument)
 	}
-	o, err := parseOptions(req.Options)
+	backend, addr, err := splitAddress(req.Address, req.Options["backend"])
 	if err != nil {
 		return nil, err
 	}
-	addr := strings.TrimPrefix(req.Address, "gdb://")
+	if err := checkOptions(backend, req.Options); err != nil {
+		return nil, err
+	}
+	requireReset := false
+	if v, ok := req.Options["require_reset"]; ok {
+		if requireReset, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("rtttransport: option require_reset=%q: want true or false: %w", v, plugin.ErrInvalidArgument)
+		}
+	}
+	opts := maps.Clone(req.Options)
+	delete(opts, "backend")
+	delete(opts, "require_reset")
+	switch backend {
+	case backendJLink:
+		return t.openJLink(ctx, addr, opts, requireReset)
+	case backendOpenOCD:
+		return t.openOpenOCD(ctx, addr, opts)
+	}
+	return t.openGDB(ctx, addr, opts)
+}
+
+// openGDB reaches RTT through a GDB server: connect, find the control block and the channels.
+func (t *Transport) openGDB(ctx context.Context, addr string, in map[string]string) (plugin.Conn, error) {
+	o, err := parseOptions(in)
+	if err != nil {
+		return nil, err
+	}
 	c, err := gdb.Dial(ctx, addr, gdb.Options{NoAck: true, HaltForAccess: o.halt})
 	if err != nil {
 		return nil, plugin.WithKind(err, plugin.ErrNotFound)
