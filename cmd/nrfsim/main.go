@@ -59,6 +59,7 @@ type options struct {
 	writeLatency      time.Duration
 	rtt               bool
 	rttPoll           time.Duration
+	rttDownSize       int
 	memoryNeedsHalt   bool
 	rttTelnet         bool
 	telnetGUIServer   bool
@@ -146,6 +147,7 @@ start, stop, channels, polling_interval, server start/stop; reset run|halt).`,
 	f.DurationVar(&o.commandLatency, "command-latency", 2*time.Millisecond, "modem time to answer a command")
 	f.DurationVar(&o.writeLatency, "write-latency", 50*time.Millisecond, "extra modem time per credential write or delete")
 	f.BoolVar(&o.rtt, "rtt", false, "simulate target RAM and a GDB server per board (its line gains \"gdb\"); modem_shell then talks SEGGER RTT instead of the UART")
+	f.IntVar(&o.rttDownSize, "rtt-down-size", 32, "with --rtt: the RTT down buffer's size (CONFIG_SEGGER_RTT_BUFFER_SIZE_DOWN; 32 with the shell's RTT backend, 16 without)")
 	f.DurationVar(&o.rttPoll, "rtt-poll", 10*time.Millisecond, "with --rtt: how often the shell polls the RTT down buffer (CONFIG_SHELL_RTT_RX_POLL_PERIOD)")
 	f.BoolVar(&o.memoryNeedsHalt, "gdb-needs-halt", false, "with --rtt: the GDB server refuses memory access unless the core is halted (like QEMU)")
 	f.BoolVar(&o.rttTelnet, "rtt-telnet", false, "with --rtt: serve a J-Link RTT telnet endpoint per board (its line gains \"rtt_telnet\")")
@@ -210,6 +212,7 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			WriteLatency:      o.writeLatency,
 			RTT:               o.rtt,
 			RTTPoll:           o.rttPoll,
+			RTTDownSize:       o.rttDownSize,
 			MemoryNeedsHalt:   o.memoryNeedsHalt,
 			Log:               log,
 		})

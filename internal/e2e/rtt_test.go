@@ -12,7 +12,7 @@ import (
 
 // TestRTTOverGDBToVirtualBoard: the host's RTT engine, through its GDB remote-protocol client,
 // finds the control block in a virtual board's RAM over real TCP, sends a Modem Shell command
-// through the 16-byte down buffer the firmware drains every 10 ms, and reads the answer from
+// through the small down buffer the firmware drains every 10 ms, and reads the answer from
 // the up buffer. The board's RTT and GDB server and the host's engine and client are two
 // independent readings of the same spec.
 func TestRTTOverGDBToVirtualBoard(t *testing.T) {

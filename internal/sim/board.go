@@ -65,6 +65,9 @@ type BoardConfig struct {
 	// CONFIG_SHELL_RTT_RX_POLL_PERIOD), output into up channel 0. Other personalities keep the UART.
 	RTT     bool
 	RTTPoll time.Duration
+	// RTTDownSize is the down buffer's size (CONFIG_SEGGER_RTT_BUFFER_SIZE_DOWN): default 32,
+	// Zephyr's default when the shell's RTT backend is on (16 without it).
+	RTTDownSize int
 	// MemoryNeedsHalt makes the GDB server refuse memory access while the core runs (as QEMU's
 	// stub may); J-Link reads a running core, which is the default.
 	MemoryNeedsHalt bool
@@ -120,6 +123,12 @@ func (c *BoardConfig) applyDefaults() error {
 	}
 	if c.RTTPoll < 0 {
 		return errors.New("sim: RTT poll period must not be negative")
+	}
+	if c.RTTDownSize == 0 {
+		c.RTTDownSize = 32
+	}
+	if c.RTTDownSize < 2 || c.RTTDownSize > 4096 {
+		return fmt.Errorf("sim: RTT down buffer size %d: want 2..4096 bytes", c.RTTDownSize)
 	}
 	if c.RTTPoll == 0 {
 		c.RTTPoll = 10 * time.Millisecond

@@ -331,7 +331,7 @@ func TestRTTShellOverGDB(t *testing.T) {
 	for _, d := range []struct {
 		desc rttDesc
 		size uint32
-	}{{up, 1024}, {down, 16}} {
+	}{{up, 1024}, {down, 32}} {
 		if d.desc.size != d.size || g.cstring(d.desc.name) != "Terminal" || d.desc.flags&^3 != 0 ||
 			d.desc.flags&3 != 0 || d.desc.wr >= d.desc.size || d.desc.rd >= d.desc.size ||
 			d.desc.buf < sim.RAMBase || d.desc.buf+d.desc.size > sim.RAMBase+sim.RAMSize {

@@ -20,8 +20,9 @@ const (
 )
 
 // The control block of a Zephyr build with the defaults (rtt §1.1, §1.8): 3 up and 3 down
-// descriptors of 24 bytes, channel 0 "Terminal" with a 1024-byte up buffer and a 16-byte down
-// buffer, mode NO_BLOCK_SKIP.
+// descriptors of 24 bytes, channel 0 "Terminal" with a 1024-byte up buffer and a down buffer of
+// BoardConfig.RTTDownSize bytes (CONFIG_SEGGER_RTT_BUFFER_SIZE_DOWN: 32 with the shell's RTT
+// backend, 16 otherwise), mode NO_BLOCK_SKIP.
 const (
 	rttID          = "SEGGER RTT\x00\x00\x00\x00\x00\x00"
 	rttNumUp       = 3
@@ -29,12 +30,10 @@ const (
 	rttDescSize    = 24
 	rttCBSize      = 16 + 4 + 4 + rttDescSize*(rttNumUp+rttNumDown) // 168
 	rttUpSize      = 1024
-	rttDownSize    = 16
 	rttName        = "Terminal\x00"
 	rttNameOff     = rttCBSize
 	rttUpOff       = rttNameOff + 12 // the name, padded to a word
 	rttDownOff     = rttUpOff + rttUpSize
-	rttFootprint   = rttDownOff + rttDownSize
 	rttModeMask    = 3
 	rttModeSkip    = 0
 	rttModeTrim    = 1
@@ -118,7 +117,7 @@ func (b *Board) rttBoot(power, flashed bool) {
 // rttInit is SEGGER's _DoInit: clear the block, set the counts and channel 0, then the ID, last.
 func (b *Board) rttInit() {
 	a := b.rttAddr
-	cb, _ := b.ramSlice(a, rttFootprint)
+	cb, _ := b.ramSlice(a, uint64(rttDownOff+b.cfg.RTTDownSize))
 	clear(cb)
 	b.setRAMWord(a+16, rttNumUp)
 	b.setRAMWord(a+20, rttNumDown)
@@ -130,7 +129,7 @@ func (b *Board) rttInit() {
 	down := a + 24 + rttDescSize*rttNumUp
 	b.setRAMWord(down, a+rttNameOff)
 	b.setRAMWord(down+rttDescPBuffer, a+rttDownOff)
-	b.setRAMWord(down+rttDescSizeOff, rttDownSize)
+	b.setRAMWord(down+rttDescSizeOff, uint32(b.cfg.RTTDownSize))
 	// The ID is written last (backwards in SEGGER's code), so a host that finds it finds a
 	// complete block.
 	for i := 15; i >= 0; i-- {

@@ -244,7 +244,7 @@ func TestOpenOCDTclAndRTTServer(t *testing.T) {
 	if r := tcl.cmd("rtt start"); r != fmt.Sprintf("rtt: Control block found at 0x%08x", want) {
 		t.Fatalf("start: %q", r)
 	}
-	if r := tcl.cmd("rtt channels"); !strings.HasPrefix(r, "Channels: up=3, down=3\nUp-channels:\n0: Terminal 1024 0\nDown-channels:\n0: Terminal 16 0") {
+	if r := tcl.cmd("rtt channels"); !strings.HasPrefix(r, "Channels: up=3, down=3\nUp-channels:\n0: Terminal 1024 0\nDown-channels:\n0: Terminal 32 0") {
 		t.Fatalf("channels: %q", r)
 	}
 	tcl.cmd("rtt polling_interval 2")
