@@ -77,7 +77,16 @@ type server struct {
 	packetSize int
 	corruptOne bool // send the next reply with a bad checksum once
 	resets     int
-	wg         sync.WaitGroup
+	// allStop models QEMU's gdbstub: a running core stops when a debugger connects (with a
+	// stop reply sent unasked, before any other), at a 0x03, and at any packet that arrives
+	// while it runs, which is then dropped; "c" resumes it without a reply; "D" detaches and
+	// leaves it running. Memory is accessible only while stopped.
+	allStop  bool
+	stops    int // 0x03 interrupts that stopped the core
+	conts    int
+	dropped  int // packets that arrived while the core ran
+	detached bool
+	wg       sync.WaitGroup
 }
 
 func newServer(t *testing.T) *server {
@@ -101,6 +110,15 @@ func (s *server) serve() {
 	defer conn.Close()
 	r := bufio.NewReader(conn)
 	noAck := false
+	s.mu.Lock()
+	if s.allStop {
+		s.needHalt = true
+		if !s.halted {
+			s.halted = true
+			conn.Write(Frame([]byte("T02thread:01;")))
+		}
+	}
+	s.mu.Unlock()
 	reply := func(data string) {
 		f := Frame([]byte(data))
 		s.mu.Lock()
@@ -124,9 +142,41 @@ func (s *server) serve() {
 	}
 	for {
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		b, err := r.ReadByte()
+		if err != nil {
+			return
+		}
+		if b == 0x03 {
+			s.mu.Lock()
+			stop := !s.halted
+			if stop {
+				s.halted = true
+				s.stops++
+			}
+			s.mu.Unlock()
+			if stop {
+				reply("T02thread:01;")
+			}
+			continue
+		}
+		if b != '$' {
+			continue
+		}
+		r.UnreadByte()
 		data, ok, err := ReadPacket(r)
 		if err != nil {
 			return
+		}
+		s.mu.Lock()
+		drop := s.allStop && !s.halted
+		if drop {
+			s.dropped++
+			s.halted = true
+		}
+		s.mu.Unlock()
+		if drop {
+			reply("T02thread:01;")
+			continue
 		}
 		if !noAck {
 			if !ok {
@@ -137,9 +187,25 @@ func (s *server) serve() {
 		}
 		p := string(data)
 		switch {
+		case p == "?":
+			reply("T05thread:01;")
+		case p == "c" && s.allStop:
+			s.mu.Lock()
+			s.halted = false
+			s.conts++
+			s.mu.Unlock()
+		case p == "D" && s.allStop:
+			s.mu.Lock()
+			s.halted = false
+			s.detached = true
+			s.mu.Unlock()
+			reply("OK")
 		case strings.HasPrefix(p, "qSupported"):
+			s.mu.Lock()
 			feat := fmt.Sprintf("PacketSize=%x", s.packetSize)
-			if s.noAckOK {
+			noAckOK := s.noAckOK
+			s.mu.Unlock()
+			if noAckOK {
 				feat += ";QStartNoAckMode+"
 			}
 			reply(feat)
@@ -248,7 +314,7 @@ func TestClientHaltsForAccessAndRetriesBadChecksums(t *testing.T) {
 	if err := c.ReadMemory(ctxT(t), 0x20000000, make([]byte, 4)); !errors.As(err, &se) {
 		t.Fatalf("reading a running core from a QEMU-like server: %v, want a server error", err)
 	}
-	c.o.HaltForAccess = true
+	c.o.Halt = HaltMonitor
 	s.mu.Lock()
 	s.corruptOne = true
 	s.mu.Unlock()
@@ -284,5 +350,113 @@ func TestClientDeadline(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("silent server: %v, want a timeout", err)
+	}
+}
+
+// TestClientInterruptHalt: against a server that behaves as QEMU's gdbstub (stop on connect
+// with an unasked stop reply, 0x03 and "c", packets dropped while the core runs), the client
+// resumes the core after attaching, halts once per Halted batch however many accesses it
+// makes, never sends a packet to a running core, and detaches leaving the core running.
+func TestClientInterruptHalt(t *testing.T) {
+	for _, noAck := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noack=%v", noAck), func(t *testing.T) {
+			s := newServer(t)
+			s.mu.Lock()
+			s.allStop, s.noAckOK = true, noAck
+			s.mu.Unlock()
+			c, err := Dial(ctxT(t), s.ln.Addr().String(), Options{NoAck: true, Halt: HaltInterrupt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			state := func() (_ bool, stops, conts, dropped int) {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return s.halted, s.stops, s.conts, s.dropped
+			}
+			// Dial answered the connect stop, then let the core run. A memory reply arrives only
+			// after the server took the "c", so this checks state after it.
+			err = c.Halted(ctxT(t), func() error {
+				if err := c.WriteMemory(ctxT(t), 0x20000000, []byte("RTT!")); err != nil {
+					return err
+				}
+				got := make([]byte, 4)
+				if err := c.ReadMemory(ctxT(t), 0x20000000, got); err != nil || string(got) != "RTT!" {
+					return fmt.Errorf("read back %q: %v", got, err)
+				}
+				s.mu.Lock()
+				h := s.halted
+				s.mu.Unlock()
+				if !h {
+					return errors.New("core running inside Halted")
+				}
+				return c.WriteMemory(ctxT(t), 0x20000004, []byte{1})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A lone access halts and resumes around itself. (Its interrupt reaches the server
+			// after the batch's "c", which in no-ack mode has no answer to wait for.)
+			if err := c.ReadMemory(ctxT(t), 0x20000000, make([]byte, 5)); err != nil {
+				t.Fatal(err)
+			}
+			if _, stops, conts, dropped := state(); stops != 2 || conts < 2 || dropped != 0 {
+				t.Fatalf("a batch and an access: %d interrupts (want 2), %d continues (want 2 or 3: attach, batch, access), %d dropped packets", stops, conts, dropped)
+			}
+			// Overlapping batches share one halt.
+			inner := make(chan error, 1)
+			err = c.Halted(ctxT(t), func() error {
+				go func() {
+					inner <- c.Halted(ctxT(t), func() error { return c.ReadMemory(ctxT(t), 0x20000000, make([]byte, 1)) })
+				}()
+				return <-inner
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.stops != 4 || s.dropped != 0 || !s.detached || s.halted {
+				t.Fatalf("after close: %d interrupts (want 4: batch, access, shared batch, detach), %d dropped, detached %v, halted %v", s.stops, s.dropped, s.detached, s.halted)
+			}
+		})
+	}
+}
+
+// TestClientInterruptSeesTargetExit: a W reply where a stop reply was expected is
+// ErrTargetExited, not a hang or a protocol error.
+func TestClientInterruptSeesTargetExit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		for {
+			data, _, err := ReadPacket(r)
+			if err != nil {
+				return
+			}
+			conn.Write([]byte{'+'})
+			switch p := string(data); {
+			case strings.HasPrefix(p, "qSupported"):
+				conn.Write(Frame([]byte("PacketSize=1000")))
+			case p == "?":
+				conn.Write(Frame([]byte("W00")))
+			}
+		}
+	}()
+	_, err = Dial(ctxT(t), ln.Addr().String(), Options{Halt: HaltInterrupt})
+	if !errors.Is(err, ErrTargetExited) {
+		t.Fatalf("dial a server whose target exited: %v", err)
 	}
 }
