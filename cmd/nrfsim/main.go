@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -28,8 +29,9 @@ func main() {
 // boardLine is what nrfsim prints on stdout for each board once it runs.
 type boardLine struct {
 	SerialNumber string `json:"serial_number"`
-	VCOM0        string `json:"vcom0"`
-	PTY          string `json:"pty"`
+	VCOM0        string `json:"vcom0,omitempty"`
+	PTY          string `json:"pty,omitempty"`
+	Socket       string `json:"serial_socket,omitempty"`
 	Control      string `json:"control"`
 	Profile      string `json:"profile"`
 	Personality  string `json:"personality"`
@@ -58,6 +60,7 @@ type options struct {
 	rtt               bool
 	rttPoll           time.Duration
 	memoryNeedsHalt   bool
+	listen            string
 	logLevel          string
 }
 
@@ -109,7 +112,13 @@ non-volatile memory (credentials, identity key, flashed firmware) survives resta
 With --rtt each board also has simulated RAM (0x20000000, 256 KiB) and a GDB remote-protocol server
 on 127.0.0.1 (its line gains "gdb":"127.0.0.1:<port>"; m/M/X memory access, monitor reset/halt/go).
 A board running modem_shell then keeps a SEGGER RTT control block in RAM (at an address that changes
-with every flash) and its shell talks over RTT channel 0 instead of the UART.`,
+with every flash) and its shell talks over RTT channel 0 instead of the UART.
+
+With --listen tcp:HOST:PORT (or unix:PATH) a board's UART is a listening socket instead of a
+pseudo-terminal: its line has "serial_socket":"tcp:127.0.0.1:<port>" and no vcom0 or pty. One peer at
+a time; for example QEMU bridging an emulated MCU's UART to the modem:
+  nrfsim --personality modem_shell --listen tcp:127.0.0.1:0
+  qemu-system-arm -M mps2-an385 ... -serial tcp:127.0.0.1:<port>`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -140,6 +149,7 @@ with every flash) and its shell talks over RTT channel 0 instead of the UART.`,
 	f.BoolVar(&o.rtt, "rtt", false, "simulate target RAM and a GDB server per board (its line gains \"gdb\"); modem_shell then talks SEGGER RTT instead of the UART")
 	f.DurationVar(&o.rttPoll, "rtt-poll", 10*time.Millisecond, "with --rtt: how often the shell polls the RTT down buffer (CONFIG_SHELL_RTT_RX_POLL_PERIOD)")
 	f.BoolVar(&o.memoryNeedsHalt, "gdb-needs-halt", false, "with --rtt: the GDB server refuses memory access unless the core is halted (like QEMU)")
+	f.StringVar(&o.listen, "listen", "", "make each board's UART a listening socket instead of a PTY: tcp:HOST:PORT (port 0: a free one per board) or unix:PATH (one board)")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
 	return cmd
 }
@@ -171,6 +181,15 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 	if o.busyFIFO < 0 {
 		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
 	}
+	if o.listen != "" {
+		network, addr, err := sim.ParseListen(o.listen)
+		if err != nil {
+			return nil, fmt.Errorf("--listen: %w", err)
+		}
+		if _, port, _ := net.SplitHostPort(addr); o.boards > 1 && (network == "unix" || port != "0") {
+			return nil, fmt.Errorf("--listen %s with %d boards: each board needs its own socket (use tcp:HOST:0)", o.listen, o.boards)
+		}
+	}
 	var cfgs []sim.BoardConfig
 	for i := 0; i < o.boards; i++ {
 		cfgs = append(cfgs, sim.BoardConfig{
@@ -194,6 +213,7 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			RTT:               o.rtt,
 			RTTPoll:           o.rttPoll,
 			MemoryNeedsHalt:   o.memoryNeedsHalt,
+			Listen:            o.listen,
 			Log:               log,
 		})
 	}
@@ -266,6 +286,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			Personality:  string(st.Firmware.Personality),
 			Baud:         b.Config().Baud,
 			GDB:          gdbAddr,
+			Socket:       st.Socket,
 		}
 		if cfg.StateDir != "" {
 			line.State = cfg.StateDir
