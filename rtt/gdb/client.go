@@ -2,7 +2,8 @@
 // backend for JLinkGDBServer, OpenOCD, pyOCD and QEMU's gdbstub (rtt-jlink-plugins.md §2.3).
 //
 // It speaks the packet layer ($data#cs with acks, or no-ack mode after QStartNoAckMode), asks the
-// server's PacketSize, reads with m, writes with X (binary, escaped) or M (hex), and passes
+// server's PacketSize, reads with m, writes with X (binary, escaped) or, where X is unknown, M
+// (hex), and passes
 // monitor commands with qRcmd. Servers that cannot touch memory while the core runs are handled by
 // halting around the accesses (Options.Halt): with "monitor halt"/"monitor go" (HaltMonitor), or
 // the standard all-stop way (HaltInterrupt, for QEMU's gdbstub): a 0x03 byte, the stop reply,
@@ -15,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -85,6 +87,11 @@ type Client struct {
 	packetSize int
 	// stopped: the core is halted by us (HaltInterrupt: a stop reply came and no "c" since).
 	stopped bool
+	// broken is the I/O error that ended the conversation: after a timeout a late reply could
+	// be taken for the answer to the next request, so nothing more is sent.
+	broken error
+	// noX: the server answered X with an empty reply (not supported); writes use M.
+	noX bool
 	// holds counts Halted calls in progress: while there are any the core stays halted and
 	// single accesses do not halt or resume it.
 	holds int
@@ -201,25 +208,40 @@ func (c *Client) ReadMemory(ctx context.Context, addr uint32, p []byte) error {
 }
 
 // WriteMemory writes p at addr with binary X packets, escaped, in pieces the packet size allows.
+// A server that does not know X (an empty reply: QEMU 7.2's gdbstub) gets hex M packets from
+// then on, as GDB does.
 func (c *Client) WriteMemory(ctx context.Context, addr uint32, p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.halted(ctx, func() error {
-		// Worst case every byte is escaped: two bytes each, plus the header.
-		chunk := (c.packetSize - 32) / 2
-		for off := 0; off < len(p); off += chunk {
-			n := min(chunk, len(p)-off)
-			pkt := fmt.Sprintf("X%x,%x:", addr+uint32(off), n) + string(p[off:off+n]) // Frame escapes it
+		for off := 0; off < len(p); {
+			a := addr + uint32(off)
+			var pkt string
+			var n int
+			if c.noX {
+				// Two hex digits per byte, plus the header.
+				n = min((c.packetSize-32)/2, len(p)-off)
+				pkt = fmt.Sprintf("M%x,%x:", a, n) + hex.EncodeToString(p[off:off+n])
+			} else {
+				// Worst case every byte is escaped: two bytes each, plus the header.
+				n = min((c.packetSize-32)/2, len(p)-off)
+				pkt = fmt.Sprintf("X%x,%x:", a, n) + string(p[off:off+n]) // Frame escapes it
+			}
 			resp, err := c.exchange(ctx, pkt)
 			if err != nil {
-				return fmt.Errorf("gdb: write 0x%08x: %w", addr+uint32(off), err)
+				return fmt.Errorf("gdb: write 0x%08x: %w", a, err)
+			}
+			if resp == "" && !c.noX {
+				c.noX = true
+				continue
 			}
 			if err := errorReply("write memory", resp); err != nil {
 				return err
 			}
 			if resp != "OK" {
-				return fmt.Errorf("%w: write 0x%08x: reply %q", ErrProtocol, addr+uint32(off), truncate(resp))
+				return fmt.Errorf("%w: write 0x%08x: reply %q", ErrProtocol, a, truncate(resp))
 			}
+			off += n
 		}
 		return nil
 	})
@@ -328,7 +350,11 @@ func (c *Client) halt(ctx context.Context) error {
 			return nil
 		}
 		c.conn.SetDeadline(c.deadline(ctx))
+		if c.broken != nil {
+			return c.broken
+		}
 		if _, err := c.conn.Write([]byte{0x03}); err != nil {
+			c.failed(err)
 			return fmt.Errorf("gdb: interrupt: %w", err)
 		}
 		if err := c.waitStop(ctx); err != nil {
@@ -435,6 +461,23 @@ func (c *Client) deadline(ctx context.Context) time.Time {
 
 // send writes one packet; in ack mode it waits for '+' and resends once on '-'.
 func (c *Client) send(data string) error {
+	if c.broken != nil {
+		return c.broken
+	}
+	err := c.sendFrame(data)
+	c.failed(err)
+	return err
+}
+
+// failed marks the connection unusable after an I/O error (not after a protocol-level one).
+func (c *Client) failed(err error) {
+	var ne net.Error
+	if c.broken == nil && err != nil && (errors.As(err, &ne) || errors.Is(err, io.EOF)) {
+		c.broken = fmt.Errorf("gdb: connection unusable after an earlier failure: %w", err)
+	}
+}
+
+func (c *Client) sendFrame(data string) error {
 	frame := Frame([]byte(data))
 	for try := 0; try < 2; try++ {
 		c.conn.SetDeadline(time.Now().Add(c.o.Timeout))
@@ -503,6 +546,15 @@ func (c *Client) unsolicited() error {
 
 // recv reads one packet, checks its checksum and acknowledges it (ack mode).
 func (c *Client) recv(ctx context.Context) (string, error) {
+	if c.broken != nil {
+		return "", c.broken
+	}
+	data, err := c.recvPacket(ctx)
+	c.failed(err)
+	return data, err
+}
+
+func (c *Client) recvPacket(ctx context.Context) (string, error) {
 	for try := 0; try < 2; try++ {
 		c.conn.SetDeadline(c.deadline(ctx))
 		data, ok, err := ReadPacket(c.r)

@@ -82,6 +82,8 @@ type server struct {
 	// while it runs, which is then dropped; "c" resumes it without a reply; "D" detaches and
 	// leaves it running. Memory is accessible only while stopped.
 	allStop  bool
+	noX      bool // answer X with an empty reply (unknown), as QEMU 7.2 does; M works
+	mWrites  int
 	stops    int // 0x03 interrupts that stopped the core
 	conts    int
 	dropped  int // packets that arrived while the core ran
@@ -226,6 +228,24 @@ func (s *server) serve() {
 			}
 			s.mu.Unlock()
 			reply(hex.EncodeToString(b))
+		case strings.HasPrefix(p, "X") && s.noX:
+			reply("")
+		case strings.HasPrefix(p, "M"):
+			head, body, _ := strings.Cut(p[1:], ":")
+			addr, n := parseAddrLen(head)
+			b, err := hex.DecodeString(body)
+			s.mu.Lock()
+			if (s.needHalt && !s.halted) || err != nil || n != len(b) {
+				s.mu.Unlock()
+				reply("E02")
+				continue
+			}
+			for i := 0; i < n; i++ {
+				s.mem[addr+uint32(i)] = b[i]
+			}
+			s.mWrites++
+			s.mu.Unlock()
+			reply("OK")
 		case strings.HasPrefix(p, "X"):
 			head, body, _ := strings.Cut(p[1:], ":")
 			addr, n := parseAddrLen(head)
@@ -355,14 +375,14 @@ func TestClientDeadline(t *testing.T) {
 
 // TestClientInterruptHalt: against a server that behaves as QEMU's gdbstub (stop on connect
 // with an unasked stop reply, 0x03 and "c", packets dropped while the core runs), the client
-// resumes the core after attaching, halts once per Halted batch however many accesses it
+// resumes the core after attaching, writes with M where X is unknown, halts once per Halted batch however many accesses it
 // makes, never sends a packet to a running core, and detaches leaving the core running.
 func TestClientInterruptHalt(t *testing.T) {
 	for _, noAck := range []bool{false, true} {
 		t.Run(fmt.Sprintf("noack=%v", noAck), func(t *testing.T) {
 			s := newServer(t)
 			s.mu.Lock()
-			s.allStop, s.noAckOK = true, noAck
+			s.allStop, s.noAckOK, s.noX = true, noAck, true
 			s.mu.Unlock()
 			c, err := Dial(ctxT(t), s.ln.Addr().String(), Options{NoAck: true, Halt: HaltInterrupt})
 			if err != nil {
@@ -419,6 +439,9 @@ func TestClientInterruptHalt(t *testing.T) {
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			if s.mWrites != 2 {
+				t.Fatalf("%d M writes, want 2 (X is unknown to this server)", s.mWrites)
+			}
 			if s.stops != 4 || s.dropped != 0 || !s.detached || s.halted {
 				t.Fatalf("after close: %d interrupts (want 4: batch, access, shared batch, detach), %d dropped, detached %v, halted %v", s.stops, s.dropped, s.detached, s.halted)
 			}
@@ -458,5 +481,54 @@ func TestClientInterruptSeesTargetExit(t *testing.T) {
 	_, err = Dial(ctxT(t), ln.Addr().String(), Options{Halt: HaltInterrupt})
 	if !errors.Is(err, ErrTargetExited) {
 		t.Fatalf("dial a server whose target exited: %v", err)
+	}
+}
+
+// TestClientUnusableAfterTimeout: after a request timed out, a late reply must not be taken for
+// the answer to the next one: the client refuses further requests.
+func TestClientUnusableAfterTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	late := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		r := bufio.NewReader(conn)
+		for {
+			data, _, err := ReadPacket(r)
+			if err != nil {
+				return
+			}
+			conn.Write([]byte{'+'})
+			if strings.HasPrefix(string(data), "qSupported") {
+				conn.Write(Frame([]byte("PacketSize=1000")))
+				continue
+			}
+			<-late // answer the read only after the client gave up
+			conn.Write(Frame([]byte("00000000")))
+			<-done
+			return
+		}
+	}()
+	c, err := Dial(ctxT(t), ln.Addr().String(), Options{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var ne net.Error
+	if err := c.ReadMemory(ctxT(t), 0x20000000, make([]byte, 4)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("first read: %v, want a timeout", err)
+	}
+	close(late)
+	if err := c.ReadMemory(ctxT(t), 0x20000000, make([]byte, 4)); err == nil || !strings.Contains(err.Error(), "unusable") {
+		t.Fatalf("read after a timeout: %v, want the connection refused", err)
 	}
 }
