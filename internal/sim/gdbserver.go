@@ -260,6 +260,10 @@ func (g *gdbConn) handle(p []byte) (string, error) {
 	case strings.HasPrefix(s, "H"):
 		return "OK", nil
 	case s == "D" || strings.HasPrefix(s, "D;"):
+		// Detaching lets the core run, as a debugger leaves a target.
+		if err := b.setHalted(ctx, false); err != nil {
+			return gdbErr(5), nil
+		}
 		return "OK", errGDBClose
 	case s == "k":
 		return "", errGDBClose
