@@ -104,6 +104,7 @@ func TestFirmwareRTTBridge(t *testing.T) {
 	}
 
 	// Host → down buffer → UART, through 16 bytes at a time.
+	t0 := time.Now()
 	msg := []byte("at AT%CMNG=1 -- a line longer than the down buffer\r\n")
 	for sent := 0; sent < len(msg); {
 		var n int
@@ -120,7 +121,10 @@ func TestFirmwareRTTBridge(t *testing.T) {
 		t.Fatalf("UART received %q (%v), want %q", got, err, msg)
 	}
 
+	t.Logf("%d bytes down in %v", len(msg), time.Since(t0).Round(time.Millisecond))
+
 	// UART → up buffer → host: more than the buffer holds.
+	t0 = time.Now()
 	in := make([]byte, 3000)
 	for i := range in {
 		in[i] = byte('A' + i%26)
@@ -143,6 +147,7 @@ func TestFirmwareRTTBridge(t *testing.T) {
 		}
 		out = append(out, buf[:n]...)
 	}
+	t.Logf("%d bytes up in %v", len(out), time.Since(t0).Round(time.Millisecond))
 	if !bytes.Equal(out, in) {
 		t.Fatalf("up channel: %d bytes differ from what the UART received", len(out))
 	}

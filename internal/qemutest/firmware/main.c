@@ -8,6 +8,10 @@
  * UART0 to a socket on which a modem model answers, so a host debugger that speaks RTT through
  * QEMU's GDB server talks to that modem.
  *
+ * With nothing to move the core sleeps (WFI) until UART0 receives a byte or the 1 ms SysTick
+ * fires, which is when it looks at the down buffer again (Zephyr's shell polls its RTT down
+ * buffer every 10 ms), so QEMU does not spin a host CPU.
+ *
  * The up channel works in SEGGER_RTT_MODE_BLOCK_IF_FIFO_FULL: when the up buffer is full the
  * firmware waits for the host to read rather than dropping bytes. While it waits it leaves
  * UART0's receiver alone, so the modem's output backs up in QEMU's socket, not lost.
@@ -25,6 +29,18 @@
 #define UART_STATE_RX_FULL (1u << 1)
 #define UART_CTRL_TX_EN (1u << 0)
 #define UART_CTRL_RX_EN (1u << 1)
+#define UART_CTRL_RX_INT_EN (1u << 3)
+#define UART_INTSTATUS (*(volatile uint32_t *)(UART0_BASE + 0x0c))
+#define UART_INT_RX (1u << 1)
+
+/* Cortex-M3 SysTick and NVIC. */
+#define SYST_CSR (*(volatile uint32_t *)0xe000e010)
+#define SYST_RVR (*(volatile uint32_t *)0xe000e014)
+#define SYST_CVR (*(volatile uint32_t *)0xe000e018)
+#define SYST_CSR_ENABLE_TICKINT_CPUCLK 0x7u
+#define NVIC_ISER0 (*(volatile uint32_t *)0xe000e100)
+#define UART0_RX_IRQ 0
+#define CPU_HZ 25000000u /* mps2-an385 SYSCLK */
 
 #define SEGGER_RTT_MODE_BLOCK_IF_FIFO_FULL 2u
 
@@ -56,6 +72,12 @@ static char down_buf[DOWN_SIZE];
 static const char terminal[] = "Terminal";
 
 static inline void dmb(void) { __asm__ volatile("dmb" ::: "memory"); }
+static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+
+/* The interrupts only wake the core; the RX one is acknowledged so it does not fire again until
+ * the next byte. */
+void systick_handler(void) {}
+void uart0_rx_handler(void) { UART_INTSTATUS = UART_INT_RX; }
 
 /* rtt_init is SEGGER_RTT.c's _DoInit: descriptors first, then the ID, written backwards, last. */
 static void rtt_init(void)
@@ -102,7 +124,8 @@ static void up_put(char c)
 	uint32_t wr = b->WrOff;
 	uint32_t next = (wr + 1) % b->SizeOfBuffer;
 	while (b->RdOff == next) {
-		/* Full: the host frees space by moving RdOff. */
+		/* Full: the host frees space by moving RdOff; look again at the next tick. */
+		wfi();
 	}
 	b->pBuffer[wr] = c;
 	dmb();
@@ -112,15 +135,27 @@ static void up_put(char c)
 int main(void)
 {
 	UART_BAUDDIV = 16; /* QEMU does not model the baud rate, but the device wants a divisor >= 16 */
-	UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN;
+	UART_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_INT_EN;
+	NVIC_ISER0 = 1u << UART0_RX_IRQ;
+	SYST_RVR = CPU_HZ / 1000 - 1;
+	SYST_CVR = 0;
+	SYST_CSR = SYST_CSR_ENABLE_TICKINT_CPUCLK;
 	rtt_init();
 	for (;;) {
+		int moved = 0;
 		char c;
-		if (!(UART_STATE & UART_STATE_TX_FULL) && down_get(&c)) {
+		while (!(UART_STATE & UART_STATE_TX_FULL) && down_get(&c)) {
 			UART_DATA = (uint8_t)c;
+			moved = 1;
 		}
-		if (UART_STATE & UART_STATE_RX_FULL) {
+		while (UART_STATE & UART_STATE_RX_FULL) {
 			up_put((char)UART_DATA);
+			moved = 1;
+		}
+		if (!moved) {
+			/* A byte that came in since the check has already run its (empty) handler:
+			 * it waits for the next tick at most. */
+			wfi();
 		}
 	}
 }
