@@ -68,19 +68,19 @@ func Require(t testing.TB) {
 
 var (
 	buildMu  sync.Mutex
-	built    = map[string]string{} // ELF per directory, built once per test binary
+	builtELF string // built once per test binary
 	buildDir string
 )
 
-// Firmware compiles the firmware and returns the ELF's path. It is built once per test binary
-// (into a directory removed by the caller's TestMain via Cleanup, or left in the OS temp dir).
+// Firmware compiles the firmware once per test binary and returns the ELF's path. Call Cleanup
+// from TestMain to remove it.
 func Firmware(t testing.TB) string {
 	t.Helper()
 	Require(t)
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if elf, ok := built["fw"]; ok {
-		return elf
+	if builtELF != "" {
+		return builtELF
 	}
 	dir, err := os.MkdirTemp("", "qemutest-fw-")
 	if err != nil {
@@ -91,8 +91,7 @@ func Firmware(t testing.TB) string {
 		os.RemoveAll(dir)
 		t.Fatal(err)
 	}
-	buildDir = dir
-	built["fw"] = elf
+	buildDir, builtELF = dir, elf
 	return elf
 }
 
@@ -102,6 +101,7 @@ func Cleanup() {
 	defer buildMu.Unlock()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
+		buildDir, builtELF = "", ""
 	}
 }
 
@@ -157,8 +157,12 @@ func Start(t testing.TB, elf, serial string) *QEMU {
 		t.Fatal(err)
 	}
 	defer lf.Close()
+	args, err := Args(elf, "fd=3", serial)
+	if err != nil {
+		t.Fatal(err)
+	}
 	q := &QEMU{GDB: ln.Addr().String(), ELF: elf, stderr: &bytes.Buffer{}}
-	q.cmd = exec.Command(qemu, Args(elf, "fd=3", serial)...)
+	q.cmd = exec.Command(qemu, args...)
 	q.cmd.ExtraFiles = []*os.File{lf} // fd 3 in QEMU
 	q.cmd.Stdout = q.stderr
 	q.cmd.Stderr = q.stderr
@@ -179,14 +183,21 @@ func Start(t testing.TB, elf, serial string) *QEMU {
 
 // Args is QEMU's command line for the firmware: mps2-an385, no display or monitor, the GDB
 // server on the chardev socket given by gdbSocket ("fd=N" for an inherited listening socket,
-// or "host=H,port=P"), UART0 a TCP client of serial.
-func Args(elf, gdbSocket, serial string) []string {
+// or "host=H,port=P"), UART0 a TCP client of serial (host:port). Both sockets have Nagle's
+// algorithm off (nodelay=on): QEMU writes the UART a byte at a time and the GDB stub a packet
+// at a time, and each small write would otherwise wait for the peer's delayed ACK.
+func Args(elf, gdbSocket, serial string) ([]string, error) {
+	host, port, err := net.SplitHostPort(serial)
+	if err != nil {
+		return nil, fmt.Errorf("qemutest: serial address %q: %w", serial, err)
+	}
 	return []string{
 		"-M", Machine,
 		"-nographic", "-monitor", "none",
 		"-kernel", elf,
 		"-chardev", "socket,id=gdb0,server=on,wait=off,nodelay=on," + gdbSocket,
 		"-gdb", "chardev:gdb0",
-		"-serial", "tcp:" + serial,
-	}
+		"-chardev", "socket,id=uart0,host=" + host + ",port=" + port + ",nodelay=on",
+		"-serial", "chardev:uart0",
+	}, nil
 }
