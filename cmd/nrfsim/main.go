@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -28,8 +29,9 @@ func main() {
 // boardLine is what nrfsim prints on stdout for each board once it runs.
 type boardLine struct {
 	SerialNumber string `json:"serial_number"`
-	VCOM0        string `json:"vcom0"`
-	PTY          string `json:"pty"`
+	VCOM0        string `json:"vcom0,omitempty"`
+	PTY          string `json:"pty,omitempty"`
+	Socket       string `json:"serial_socket,omitempty"`
 	Control      string `json:"control"`
 	Profile      string `json:"profile"`
 	Personality  string `json:"personality"`
@@ -64,6 +66,7 @@ type options struct {
 	rttTelnet         bool
 	telnetGUIServer   bool
 	openocd           bool
+	listen            string
 	logLevel          string
 }
 
@@ -118,7 +121,13 @@ A board running modem_shell then keeps a SEGGER RTT control block in RAM (at an 
 with every flash) and its shell talks over RTT channel 0 instead of the UART. --rtt-telnet adds a
 J-Link RTT telnet endpoint ("rtt_telnet", raw TCP: banner, optional config string in the first
 100 ms, then channel bytes); --openocd an OpenOCD stand-in's Tcl port ("openocd_tcl": rtt setup,
-start, stop, channels, polling_interval, server start/stop; reset run|halt).`,
+start, stop, channels, polling_interval, server start/stop; reset run|halt).
+
+With --listen tcp:HOST:PORT (or unix:PATH) a board's UART is a listening socket instead of a
+pseudo-terminal: its line has "serial_socket":"tcp:127.0.0.1:<port>" and no vcom0 or pty. One peer at
+a time; for example QEMU bridging an emulated MCU's UART to the modem:
+  nrfsim --personality modem_shell --listen tcp:127.0.0.1:0
+  qemu-system-arm -M mps2-an385 ... -serial tcp:127.0.0.1:<port>`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -153,6 +162,7 @@ start, stop, channels, polling_interval, server start/stop; reset run|halt).`,
 	f.BoolVar(&o.rttTelnet, "rtt-telnet", false, "with --rtt: serve a J-Link RTT telnet endpoint per board (its line gains \"rtt_telnet\")")
 	f.BoolVar(&o.telnetGUIServer, "rtt-telnet-gui-server", false, "with --rtt-telnet: the endpoint acts as a stale JLinkGUIServer holding the port (answers \"J-Link GUI server; V6.80d;\", no RTT)")
 	f.BoolVar(&o.openocd, "openocd", false, "with --rtt: serve an OpenOCD stand-in's Tcl port per board, with its rtt commands (its line gains \"openocd_tcl\")")
+	f.StringVar(&o.listen, "listen", "", "make each board's UART a listening socket instead of a PTY: tcp:HOST:PORT (port 0: a free one per board) or unix:PATH (one board)")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
 	return cmd
 }
@@ -190,6 +200,15 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 	if o.busyFIFO < 0 {
 		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
 	}
+	if o.listen != "" {
+		network, addr, err := sim.ParseListen(o.listen)
+		if err != nil {
+			return nil, fmt.Errorf("--listen: %w", err)
+		}
+		if _, port, _ := net.SplitHostPort(addr); o.boards > 1 && (network == "unix" || port != "0") {
+			return nil, fmt.Errorf("--listen %s with %d boards: each board needs its own socket (use tcp:HOST:0)", o.listen, o.boards)
+		}
+	}
 	var cfgs []sim.BoardConfig
 	for i := 0; i < o.boards; i++ {
 		cfgs = append(cfgs, sim.BoardConfig{
@@ -214,6 +233,7 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			RTTPoll:           o.rttPoll,
 			RTTDownSize:       o.rttDownSize,
 			MemoryNeedsHalt:   o.memoryNeedsHalt,
+			Listen:            o.listen,
 			Log:               log,
 		})
 	}
@@ -305,6 +325,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			GDB:          gdbAddr,
 			RTTTelnet:    telnetAddr,
 			OpenOCDTcl:   tclAddr,
+			Socket:       st.Socket,
 		}
 		if cfg.StateDir != "" {
 			line.State = cfg.StateDir

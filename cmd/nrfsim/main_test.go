@@ -283,6 +283,43 @@ func TestBoardsAndControl(t *testing.T) {
 
 // TestBadFlags: invalid options are rejected before any board starts, with a message naming
 // the flag.
+// TestListenSocket: --listen makes each board's UART a TCP socket, announced in its JSON line
+// (with no vcom0 or pty); Modem Shell answers on it.
+func TestListenSocket(t *testing.T) {
+	p := startSim(t, 2, "--boards", "2", "--personality", "modem_shell", "--listen", "tcp:127.0.0.1:0")
+	if p.lines[0].Socket == p.lines[1].Socket || p.lines[0].VCOM0 != "" || p.lines[0].PTY != "" {
+		t.Fatalf("board lines: %+v", p.lines)
+	}
+	for _, l := range p.lines {
+		addr, ok := strings.CutPrefix(l.Socket, "tcp:127.0.0.1:")
+		if !ok {
+			t.Fatalf("serial_socket %q", l.Socket)
+		}
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+addr, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("at AT+CGSN\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		var got strings.Builder
+		for !strings.HasSuffix(got.String(), "OK\r\n") {
+			b, err := r.ReadByte()
+			if err != nil {
+				t.Fatalf("%s: got %q: %v", l.Socket, got.String(), err)
+			}
+			got.WriteByte(b)
+		}
+		c.Close()
+		if !strings.Contains(got.String(), "35") { // an IMEI
+			t.Fatalf("%s: %q", l.Socket, got.String())
+		}
+	}
+	p.stop()
+}
+
 func TestBadFlags(t *testing.T) {
 	cases := map[string][]string{
 		"--profile":     {"--profile", "mfw_nrf9999_9.9"},
@@ -291,6 +328,8 @@ func TestBadFlags(t *testing.T) {
 		"--boards":      {"--boards", "0"},
 		"--serial":      {"--serial", "abc"},
 		"baud":          {"--baud", "10"},
+		"--listen":      {"--listen", "udp:127.0.0.1:0"},
+		"--listen ":     {"--listen", "tcp:127.0.0.1:4000", "--boards", "2"},
 	}
 	for name, args := range cases {
 		var out, errb bytes.Buffer

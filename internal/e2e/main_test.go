@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/nrfprov/nrfprov/internal/qemutest"
 	"github.com/nrfprov/nrfprov/internal/sim"
 	"github.com/nrfprov/nrfprov/internal/sim/simtest"
 	"github.com/nrfprov/nrfprov/plugin"
@@ -79,6 +80,7 @@ func run(m *testing.M) int {
 		// sleep 1 s at every exit.
 		_ = os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" halt_on_error=1 atexit_sleep_ms=0"))
 	}
+	defer qemutest.Cleanup() // the firmware the QEMU tests built
 	return m.Run()
 }
 

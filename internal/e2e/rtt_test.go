@@ -114,3 +114,35 @@ func TestRTTOnATClientSaysWhatToFlash(t *testing.T) {
 	fails(t, 4, []string{"--transport", "rtt", "--port", srv.Addr(), "list"},
 		"at_client sample has no RTT", "CONFIG_SHELL_BACKEND_RTT=y", "--transport serial")
 }
+
+// TestProvisionOverRTTInterruptHalt: against a GDB server that touches memory only while the
+// core is halted, `--transport-opt halt=interrupt` provisions with the protocol's own run
+// control (0x03, stop reply, c), one halt per poll; without a halt mode the same server refuses.
+func TestProvisionOverRTTInterruptHalt(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000203", Personality: sim.ModemShell, RTT: true, MemoryNeedsHalt: true})
+	srv, err := sim.ServeGDB(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	m, files := credSet(t, 34, "lf", "")
+	r := runNrfprov(t, "", "--transport", "rtt", "--port", srv.Addr(), "list")
+	if r.code == 0 {
+		t.Fatalf("list without a halt mode on a server that needs one: exit 0\n%s", r.stdout)
+	}
+	rep := provisionJSON(t, 0, "--transport", "rtt", "--port", srv.Addr(), "--transport-opt", "halt=interrupt", "provision", "-m", m)
+	if rep.Writes != 3 {
+		t.Fatalf("halt=interrupt: %+v", rep)
+	}
+	for _, res := range rep.Results {
+		name := map[int]string{0: "ca.pem", 1: "client.pem", 2: "key.pem"}[res.Type]
+		if res.Outcome != "verified" || res.SHA256 != sha(strings.ReplaceAll(files[name], "\n", "\r\n")) {
+			t.Fatalf("halt=interrupt: %+v", rep.Results)
+		}
+	}
+	// Detaching left the core running: the shell still polls its down buffer.
+	if h, err := b.Halted(ctxT(t)); err != nil || h {
+		t.Fatalf("after nrfprov: halted %v (%v)", h, err)
+	}
+}

@@ -71,6 +71,11 @@ type BoardConfig struct {
 	// MemoryNeedsHalt makes the GDB server refuse memory access while the core runs (as QEMU's
 	// stub may); J-Link reads a running core, which is the default.
 	MemoryNeedsHalt bool
+	// Listen makes the board's UART a socket instead of a pseudo-terminal: "tcp:HOST:PORT"
+	// (port 0 picks a free one) or "unix:PATH". The board listens and takes one peer at a time
+	// (QEMU's -serial tcp:HOST:PORT, say, bridging an emulated MCU's UART to the modem); there
+	// is no VCOM0 link then. Pacing and the receive model are those of the PTY.
+	Listen string
 	// Log receives the board's diagnostics (never credential contents). Nil discards them.
 	Log *logrus.Entry
 }
@@ -132,6 +137,11 @@ func (c *BoardConfig) applyDefaults() error {
 	}
 	if c.RTTPoll == 0 {
 		c.RTTPoll = 10 * time.Millisecond
+	}
+	if c.Listen != "" {
+		if _, _, err := ParseListen(c.Listen); err != nil {
+			return err
+		}
 	}
 	if c.Log == nil {
 		l := logrus.New()
@@ -262,9 +272,13 @@ func StartBoard(ctx context.Context, cfg BoardConfig) (*Board, error) {
 	b.faults.stats = &b.stats
 	b.w = newPacedWriter(b.bt)
 	b.w.filter = b.outputFilter
-	port, err := openVCOM(linkPath(cfg.RunDir, cfg.SerialNumber))
+	port, err := b.openPort()
 	if err != nil {
 		return nil, err
+	}
+	if s, ok := port.master.(*sockLine); ok {
+		// Replugging listens again at the address bound now (a port 0 stays the same).
+		b.cfg.Listen = s.addr
 	}
 	b.wg.Add(2)
 	go b.loop()
@@ -318,8 +332,26 @@ func (b *Board) call(ctx context.Context, f func() error) error {
 // SerialNumber is the board's J-Link serial number.
 func (b *Board) SerialNumber() string { return b.cfg.SerialNumber }
 
-// VCOM0 is the stable path of the board's UART0 port (a symlink to the current pseudo-terminal).
-func (b *Board) VCOM0() string { return linkPath(b.cfg.RunDir, b.cfg.SerialNumber) }
+// openPort opens the UART's host side: a pseudo-terminal behind the VCOM0 link, or the socket.
+func (b *Board) openPort() (*vcom, error) {
+	if b.cfg.Listen != "" {
+		return openSocketPort(b.cfg.Listen)
+	}
+	return openVCOM(b.VCOM0())
+}
+
+// SerialSocket is where the board's UART listens ("tcp:127.0.0.1:PORT"), when configured with
+// Listen; empty otherwise.
+func (b *Board) SerialSocket() string { return b.cfg.Listen }
+
+// VCOM0 is the stable path of the board's UART0 port (a symlink to the current pseudo-terminal);
+// empty when the UART is a socket (Listen).
+func (b *Board) VCOM0() string {
+	if b.cfg.Listen != "" {
+		return ""
+	}
+	return linkPath(b.cfg.RunDir, b.cfg.SerialNumber)
+}
 
 // Config returns the board's configuration with defaults applied.
 func (b *Board) Config() BoardConfig { return b.cfg }
@@ -363,8 +395,10 @@ func (b *Board) Close() error {
 
 // plugIn connects the port and powers the board on.
 func (b *Board) plugIn(port *vcom) {
-	if err := publishUSB(b.cfg.RunDir, b.cfg.SerialNumber, b.prof, b.VCOM0()); err != nil {
-		b.log.WithError(err).Warn("usb identity not published")
+	if b.cfg.Listen == "" { // a socket has no USB identity
+		if err := publishUSB(b.cfg.RunDir, b.cfg.SerialNumber, b.prof, b.VCOM0()); err != nil {
+			b.log.WithError(err).Warn("usb identity not published")
+		}
 	}
 	b.port = port
 	b.w.setPort(port.master)
@@ -749,7 +783,7 @@ func (b *Board) Replug(ctx context.Context) error {
 		if b.port != nil {
 			return nil
 		}
-		port, err := openVCOM(b.VCOM0())
+		port, err := b.openPort()
 		if err != nil {
 			return err
 		}
@@ -784,6 +818,7 @@ type State struct {
 	Firmware     FirmwareImage       `json:"firmware"`
 	VCOM0        string              `json:"vcom0"`
 	PTY          string              `json:"pty,omitempty"`
+	Socket       string              `json:"serial_socket,omitempty"`
 	Powered      bool                `json:"powered"`
 	Ready        bool                `json:"ready"`
 	Busy         bool                `json:"busy"`
@@ -822,6 +857,7 @@ func (b *Board) State(ctx context.Context) (State, error) {
 			RXQueued:     len(b.queue),
 			RXFIFO:       len(b.fifo),
 			Halted:       b.halted,
+			Socket:       b.cfg.Listen,
 		}
 		if b.rttActive() {
 			s.RTTAddress = b.rttAddr

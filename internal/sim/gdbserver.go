@@ -17,7 +17,8 @@ import (
 // GDBServer is a GDB remote-serial-protocol server for one board, enough for a debugger's memory
 // access (the way JLinkGDBServer or QEMU's stub is used to reach RTT, rtt §2.3): packets
 // $data#cs with +/- acks and QStartNoAckMode, qSupported, ?, m, M, X (binary, escaped),
-// qRcmd monitor reset/halt/go. It listens on 127.0.0.1 and closes with the board.
+// qRcmd monitor reset/halt/go, and all-stop run control: a 0x03 byte halts the core and
+// answers S02, "c" lets it run with no reply. It listens on 127.0.0.1 and closes with the board.
 type GDBServer struct {
 	b         *Board
 	ln        net.Listener
@@ -110,7 +111,10 @@ type gdbConn struct {
 	last  []byte // the last packet sent, for a '-'
 }
 
-var errGDBClose = errors.New("close")
+var (
+	errGDBClose   = errors.New("close")
+	errGDBNoReply = errors.New("no reply") // "c": the answer is the stop reply of the next halt
+)
 
 func (g *gdbConn) serve() {
 	for {
@@ -153,6 +157,9 @@ func (g *gdbConn) serve() {
 				}
 			}
 			resp, err := g.handle(data)
+			if errors.Is(err, errGDBNoReply) {
+				continue
+			}
 			if errors.Is(err, errGDBClose) {
 				if resp != "" {
 					g.reply(resp)
@@ -253,11 +260,21 @@ func (g *gdbConn) handle(p []byte) (string, error) {
 	case strings.HasPrefix(s, "H"):
 		return "OK", nil
 	case s == "D" || strings.HasPrefix(s, "D;"):
+		// Detaching lets the core run, as a debugger leaves a target.
+		if err := b.setHalted(ctx, false); err != nil {
+			return gdbErr(5), nil
+		}
 		return "OK", errGDBClose
 	case s == "k":
 		return "", errGDBClose
-	case s == "c" || strings.HasPrefix(s, "c") && !strings.Contains(s, ",") || s == "s" || strings.HasPrefix(s, "vCont;"):
-		return gdbErr(1), nil // run control is not modelled beyond monitor halt/go
+	case s == "c":
+		// All-stop run control: the core runs until a 0x03 stops it again.
+		if err := b.setHalted(ctx, false); err != nil {
+			return gdbErr(5), nil
+		}
+		return "", errGDBNoReply
+	case strings.HasPrefix(s, "c") && !strings.Contains(s, ",") || s == "s" || strings.HasPrefix(s, "vCont;"):
+		return gdbErr(1), nil // continuing at an address, stepping and vCont are not modelled
 	case strings.HasPrefix(s, "m"):
 		addr, n, _, ok := gdbAddrLen(p[1:], false)
 		if !ok || n > gdbMaxRead {

@@ -23,9 +23,18 @@ func byteTime(baud int) time.Duration {
 // holds the master, the host opens the slave by a stable path (a symlink, like
 // /dev/serial/by-id/...) that survives unplug and replug.
 type vcom struct {
-	master *os.File
-	slave  *os.File // held open so the master never sees a hangup while no host has the port
+	master io.ReadWriteCloser // the PTY master, or a socket (sockLine) with BoardConfig.Listen
+	slave  *os.File           // held open so the master never sees a hangup while no host has the port
 	link   string
+}
+
+// openSocketPort is the port in socket mode: no PTY and no link, a listening socket.
+func openSocketPort(spec string) (*vcom, error) {
+	s, err := listenLine(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &vcom{master: s}, nil
 }
 
 // openVCOM creates a new pseudo-terminal in raw mode and points link at it.
@@ -97,13 +106,22 @@ func makeRaw(f *os.File) error {
 }
 
 // ptyPath is the pseudo-terminal the link points at now.
-func (v *vcom) ptyPath() string { return v.slave.Name() }
+func (v *vcom) ptyPath() string {
+	if v.slave == nil {
+		return ""
+	}
+	return v.slave.Name()
+}
 
 // close unplugs the port: the host's open handle sees a hangup, the path disappears.
 func (v *vcom) close() {
-	os.Remove(v.link)
+	if v.link != "" {
+		os.Remove(v.link)
+	}
 	v.master.Close()
-	v.slave.Close()
+	if v.slave != nil {
+		v.slave.Close()
+	}
 }
 
 // outChunk is output queued for the UART.

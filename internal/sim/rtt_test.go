@@ -463,8 +463,8 @@ func TestGDBEscapingAndErrors(t *testing.T) {
 	if r := g.cmd("vMustReplyEmpty"); r != "" {
 		t.Fatalf("unknown packet: %q", r)
 	}
-	if r := g.cmd("c"); !strings.HasPrefix(r, "E") {
-		t.Fatalf("c: %q", r)
+	if r := g.cmd("s"); !strings.HasPrefix(r, "E") { // stepping is not modelled
+		t.Fatalf("s: %q", r)
 	}
 	// A bad checksum is NAKed, noise is ignored, and the server keeps serving.
 	g.raw([]byte("$m20000000,4#00"))
@@ -504,6 +504,32 @@ func TestGDBMemoryNeedsHalt(t *testing.T) {
 	}
 	if r := g.cmd(fmt.Sprintf("m%x,4", sim.RAMBase)); !strings.HasPrefix(r, "E") {
 		t.Fatalf("read after go: %q", r)
+	}
+}
+
+// TestGDBInterruptAndContinue: all-stop run control. A 0x03 halts the core and answers a stop
+// reply, after which memory is open; "c" is acknowledged with no reply and the core runs again.
+func TestGDBInterruptAndContinue(t *testing.T) {
+	b, srv := startRTTBoard(t, sim.BoardConfig{MemoryNeedsHalt: true})
+	g := dialRSP(t, srv.Addr())
+	g.raw([]byte{0x03})
+	if r := g.recv(); r != "S02" {
+		t.Fatalf("interrupt: %q, want a stop reply S02", r)
+	}
+	if h, _ := b.Halted(b.ctx()); !h {
+		t.Fatal("not halted after 0x03")
+	}
+	g.read(sim.RAMBase, 4)
+	g.raw(rspFrame([]byte("c")))
+	if c := g.byte(); c != '+' {
+		t.Fatalf("c: ack %q", c)
+	}
+	// The next packet's reply is its own: "c" sent none.
+	if r := g.cmd(fmt.Sprintf("m%x,4", sim.RAMBase)); !strings.HasPrefix(r, "E") {
+		t.Fatalf("read after c: %q, want an error (core running)", r)
+	}
+	if h, _ := b.Halted(b.ctx()); h {
+		t.Fatal("still halted after c")
 	}
 }
 

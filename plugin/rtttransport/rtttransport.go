@@ -18,6 +18,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +64,7 @@ func (t *Transport) Describe(context.Context) (plugin.Info, error) {
 type options struct {
 	up, down rtt.Selector
 	poll     time.Duration
-	halt     bool
+	halt     gdb.HaltMode
 	attach   time.Duration
 }
 
@@ -83,16 +84,30 @@ func parseOptions(in map[string]string) (options, error) {
 			}
 			o.poll = d
 		case "halt":
-			b, err := strconv.ParseBool(v)
+			h, err := parseHalt(v)
 			if err != nil {
-				return o, fmt.Errorf("rtttransport: option halt=%q: want true or false: %w", v, plugin.ErrInvalidArgument)
+				return o, err
 			}
-			o.halt = b
+			o.halt = h
 		default:
 			return o, fmt.Errorf("rtttransport: unknown option %q (known: up, down, poll, halt): %w", k, plugin.ErrInvalidArgument)
 		}
 	}
 	return o, nil
+}
+
+// parseHalt reads the halt option: none (false), monitor (true: "monitor halt"/"monitor go"),
+// or interrupt (0x03 and "c", for QEMU's gdbstub).
+func parseHalt(v string) (gdb.HaltMode, error) {
+	switch strings.ToLower(v) {
+	case "none", "false", "0":
+		return gdb.HaltNone, nil
+	case "monitor", "true", "1":
+		return gdb.HaltMonitor, nil
+	case "interrupt":
+		return gdb.HaltInterrupt, nil
+	}
+	return gdb.HaltNone, fmt.Errorf("rtttransport: option halt=%q: want none, monitor (or true) or interrupt: %w", v, plugin.ErrInvalidArgument)
 }
 
 func selector(v string) rtt.Selector {
@@ -139,7 +154,7 @@ func (t *Transport) openGDB(ctx context.Context, addr string, in map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	c, err := gdb.Dial(ctx, addr, gdb.Options{NoAck: true, HaltForAccess: o.halt})
+	c, err := gdb.Dial(ctx, addr, gdb.Options{NoAck: true, Halt: o.halt})
 	if err != nil {
 		return nil, plugin.WithKind(err, plugin.ErrNotFound)
 	}
@@ -185,7 +200,11 @@ func (c *conn) attach(parent context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		cb, err := rtt.Attach(ctx, c.gdb, rtt.Config{})
+		var cb *rtt.ControlBlock
+		err := c.gdb.Halted(ctx, func() (err error) {
+			cb, err = rtt.Attach(ctx, c.gdb, rtt.Config{})
+			return err
+		})
 		if err == nil {
 			up, uerr := cb.Up(c.o.up)
 			down, derr := cb.Down(c.o.down)
@@ -222,13 +241,18 @@ func (c *conn) channels() (*rtt.UpChannel, *rtt.DownChannel) {
 	return c.up, c.down
 }
 
-// Read returns what the target wrote to the up channel, polling until there is some.
+// Read returns what the target wrote to the up channel, polling until there is some. With a
+// halt mode, one halt covers each poll.
 func (c *conn) Read(b []byte) (int, error) {
 	t := time.NewTicker(c.o.poll)
 	defer t.Stop()
 	for {
 		up, _ := c.channels()
-		n, err := up.Read(c.ctx, b)
+		var n int
+		err := c.gdb.Halted(c.ctx, func() (err error) {
+			n, err = up.Read(c.ctx, b)
+			return err
+		})
 		if n > 0 || err != nil {
 			return n, c.closed(err)
 		}
@@ -240,12 +264,37 @@ func (c *conn) Read(b []byte) (int, error) {
 	}
 }
 
-// Write fills the down channel as the target drains it.
+// Write fills the down channel as the target drains it, as rtt.Writer does; with a halt mode,
+// one halt covers each fill (descriptor, data, WrOff).
 func (c *conn) Write(b []byte) (int, error) {
 	_, down := c.channels()
-	w := &rtt.Writer{Ch: down, Poll: c.o.poll}
-	n, err := w.Write(c.ctx, b)
-	return n, c.closed(err)
+	if c.o.halt == gdb.HaltNone {
+		w := &rtt.Writer{Ch: down, Poll: c.o.poll}
+		n, err := w.Write(c.ctx, b)
+		return n, c.closed(err)
+	}
+	t := time.NewTicker(c.o.poll)
+	defer t.Stop()
+	total := 0
+	for {
+		var n int
+		err := c.gdb.Halted(c.ctx, func() (err error) {
+			n, err = down.Write(c.ctx, b[total:])
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, c.closed(fmt.Errorf("rtttransport: down channel: %d of %d bytes written: %w", total, len(b), err))
+		}
+		if total == len(b) {
+			return total, nil
+		}
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			return total, plugin.ErrClosed
+		}
+	}
 }
 
 func (c *conn) closed(err error) error {

@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sockLine is the board's UART as a listening socket instead of a pseudo-terminal, for a peer
+// that brings its own UART: QEMU's chardev (-serial tcp:HOST:PORT) connects here and the modem
+// model answers on it with the same pacing and receive model as on a PTY. One peer at a time: a
+// new connection replaces the old one. While nobody is connected, what the board sends is lost
+// on the wire, as on an unconnected UART.
+type sockLine struct {
+	ln   net.Listener
+	addr string // "tcp:HOST:PORT" or "unix:PATH", as bound
+
+	mu     sync.Mutex
+	conn   net.Conn
+	next   chan struct{} // closed and replaced when a connection arrives or the line closes
+	closed bool
+}
+
+// ParseListen checks a socket spec: "tcp:HOST:PORT" (port 0 picks a free one) or "unix:PATH".
+func ParseListen(spec string) (network, address string, err error) {
+	network, address, ok := strings.Cut(spec, ":")
+	if !ok || address == "" || (network != "tcp" && network != "unix") {
+		return "", "", fmt.Errorf("sim: listen %q: want tcp:HOST:PORT or unix:PATH", spec)
+	}
+	if network == "tcp" {
+		if _, _, err := net.SplitHostPort(address); err != nil {
+			return "", "", fmt.Errorf("sim: listen %q: %w", spec, err)
+		}
+	}
+	return network, address, nil
+}
+
+// listenLine opens the socket and starts accepting.
+func listenLine(spec string) (*sockLine, error) {
+	network, address, err := ParseListen(spec)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		os.Remove(address) // a stale socket file from an earlier run
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, fmt.Errorf("sim: serial socket: %w", err)
+	}
+	s := &sockLine{ln: ln, addr: network + ":" + ln.Addr().String(), next: make(chan struct{})}
+	go s.accept()
+	return s, nil
+}
+
+func (s *sockLine) accept() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		if s.conn != nil {
+			s.conn.Close()
+		}
+		s.conn = c
+		close(s.next)
+		s.next = make(chan struct{})
+		s.mu.Unlock()
+	}
+}
+
+var errLineClosed = errors.New("sim: serial socket closed")
+
+// Read returns what the peer sent, waiting for a peer to connect; a peer that goes away is
+// waited for again.
+func (s *sockLine) Read(p []byte) (int, error) {
+	for {
+		s.mu.Lock()
+		c, next, closed := s.conn, s.next, s.closed
+		s.mu.Unlock()
+		if closed {
+			return 0, errLineClosed
+		}
+		if c == nil {
+			<-next
+			continue
+		}
+		n, err := c.Read(p)
+		if n > 0 {
+			return n, nil
+		}
+		if err != nil {
+			s.mu.Lock()
+			if s.conn == c {
+				s.conn = nil
+			}
+			s.mu.Unlock()
+			c.Close()
+		}
+	}
+}
+
+// Write sends to the connected peer; with none, the bytes are lost.
+func (s *sockLine) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c == nil {
+		return len(p), nil
+	}
+	c.SetWriteDeadline(time.Now().Add(gdbOpTimeout))
+	return c.Write(p)
+}
+
+// Close stops listening and hangs up on the peer.
+func (s *sockLine) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	close(s.next)
+	err := s.ln.Close()
+	return err
+}
