@@ -315,7 +315,6 @@ func TestCLIModemErrors(t *testing.T) {
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000020"})
 	b20 := startBoard(t, sim.BoardConfig{SerialNumber: "000960000021", Profile: "mfw_nrf91x1_2.0.x"})
 	p, p20 := b.VCOM0(), b20.VCOM0()
-	ctx := ctxT(t)
 
 	// 527: not a certificate, on nRF91x1 mfw 2.x.
 	fails(t, 6, []string{"--port", p20, "write", "1", "0", writeFile(t, "x", "not a certificate")}, "527")
@@ -324,17 +323,17 @@ func TestCLIModemErrors(t *testing.T) {
 	// 513: nothing to delete.
 	fails(t, 6, []string{"--port", p, "delete", "77", "PSK"}, "513")
 	// 515: the store is full.
-	if err := b.InjectFault(ctx, sim.Fault{Kind: "store_capacity", Count: 1}); err != nil {
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "store_capacity", Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	ok(t, "--port", p, "write", "1", "4", writeFile(t, "a", "first"))
 	fails(t, 6, []string{"--port", p, "write", "2", "4", writeFile(t, "b", "second")}, "515")
 	// 528: the power-off warning blocks writes.
-	if err := b.InjectFault(ctx, sim.Fault{Kind: "power_off_warning", Enabled: true}); err != nil {
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "power_off_warning", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	fails(t, 6, []string{"--port", p, "write", "1", "4", writeFile(t, "c", "again")}, "528")
-	if err := b.ClearFaults(ctx); err != nil {
+	if err := b.ClearFaults(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	// 518: the modem is online and --keep-cfun forbids nrfprov to switch it off; without the
@@ -360,36 +359,35 @@ func TestCLINeverHangs(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000030"})
 	p := b.VCOM0()
-	ctx := ctxT(t)
 	ok(t, "--port", p, "write", "42", "0", writeFile(t, "ca.pem", testCert(t)))
 
-	if err := b.InjectFault(ctx, sim.Fault{Kind: "truncate", Bytes: 200}); err != nil {
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "truncate", Bytes: 200}); err != nil {
 		t.Fatal(err)
 	}
 	fails(t, 8, []string{"--port", p, "read", "42", "0"}, "truncated", "CONFIG_AT_HOST_CMD_MAX_LEN")
-	if err := b.ClearFaults(ctx); err != nil {
+	if err := b.ClearFaults(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 
 	// The modem hangs on the list itself (the last command a list run sends): a timeout,
 	// exit 5, with the reset hint. Count the commands of one run first.
-	st0, err := b.State(ctx)
+	st0, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ok(t, "--port", p, "list")
-	st1, err := b.State(ctx)
+	st1, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	perRun := int(st1.Stats.Commands - st0.Stats.Commands)
-	if err := b.InjectFault(ctx, sim.Fault{Kind: "hang", Count: perRun - 1}); err != nil {
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: perRun - 1}); err != nil {
 		t.Fatal(err)
 	}
 	fails(t, 5, []string{"--port", p, "--modem-latency", "300ms", "list"}, "AT%CMNG=1", "no final result", "hint: ", "reset")
 	// Still hung: nothing answers at all now.
 	fails(t, 4, []string{"--port", p, "--modem-latency", "300ms", "imei"}, "no AT host", "stuck")
-	if err := b.Reset(ctx); err != nil {
+	if err := b.Reset(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	ok(t, "--port", p, "imei")
@@ -401,8 +399,7 @@ func TestCLIBadInputNeverReachesTheBoard(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000040"})
 	p := b.VCOM0()
-	ctx := ctxT(t)
-	before, err := b.State(ctx)
+	before, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +420,7 @@ func TestCLIBadInputNeverReachesTheBoard(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q", name, r.code, r.stderr)
 		}
 	}
-	after, err := b.State(ctx)
+	after, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}

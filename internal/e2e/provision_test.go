@@ -187,8 +187,7 @@ func TestProvisionKilledMidWriteConverges(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000102", Baud: 9600})
 	m, _ := credSet(t, 11, "lf", "")
-	ctx := ctxT(t)
-	before, err := b.State(ctx)
+	before, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +201,7 @@ func TestProvisionKilledMidWriteConverges(t *testing.T) {
 	// Kill it once the board is receiving the first certificate (a long line at 9600 baud).
 	deadline := time.Now().Add(testTimeout)
 	for {
-		st, err := b.State(ctx)
+		st, err := b.State(ctxT(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,8 +307,7 @@ func TestProvisionLineEndingsAndPrune(t *testing.T) {
 func TestProvisionBadManifestTouchesNothing(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000105"})
-	ctx := ctxT(t)
-	before, err := b.State(ctx)
+	before, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +316,7 @@ func TestProvisionBadManifestTouchesNothing(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "bad.yaml:3") || !strings.Contains(r.stderr, "bad.yaml:4") || !strings.Contains(r.stderr, "bad.yaml:5") {
 		t.Fatalf("bad manifest: exit %d\n%s", r.code, r.stderr)
 	}
-	after, err := b.State(ctx)
+	after, err := b.State(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
