@@ -67,6 +67,16 @@ func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flas
 	if build != nil && t.WestRunner == "" {
 		t.WestRunner = build.FlashRunner
 	}
+	if rf.runner != "auto" && rf.runner != "" {
+		// What the named runner cannot do is a usage error, whether it is installed or not.
+		r, err := flash.Lookup(rf.runner)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		if err := r.Supports(kind); err != nil {
+			return nil, nil, usageError{err}
+		}
+	}
 	r, err := flash.Resolve(rf.runner, t, nil)
 	if dryRun && errors.Is(err, flash.ErrNotInstalled) && rf.runner != "auto" && rf.runner != "" {
 		// A dry run of a named runner shows its command lines even where it is not installed.

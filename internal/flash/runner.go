@@ -390,6 +390,12 @@ func expand(t template, vars map[string]string) []string {
 	return out
 }
 
+// Supports says whether the runner can reset the board with kind (ErrUnsupported if not).
+func (r *Runner) Supports(kind ResetKind) error {
+	_, err := r.kindVars(kind)
+	return err
+}
+
 func (r *Runner) kindVars(kind ResetKind) (map[string]string, error) {
 	if kind == "" {
 		kind = ResetSystem
