@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marcinbor85/gohex"
 
@@ -584,5 +586,124 @@ func TestStandinsRejectWrongSyntax(t *testing.T) {
 	st, _ := b.State(ctxT(t))
 	if st.Firmware.Personality != sim.ATClient {
 		t.Fatalf("a refused command changed the board: %s", st.Firmware.Personality)
+	}
+}
+
+// runProc runs a command (the west extension, the shell script) with nrfprov as $NRFPROV and the
+// environment nrfprov's own tests use.
+func runProc(t *testing.T, env []string, argv ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "NRFPROV="+nrfprovBin, "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"),
+		"NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=", "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v did not end by itself; stderr:\n%s", argv, errb.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return cliResult{out.String(), errb.String(), code}
+}
+
+// appBuild lays out a build directory whose zephyr/runners.yaml names the image and runner.
+func appBuild(t *testing.T, app, runner string) string {
+	t.Helper()
+	build := filepath.Join(t.TempDir(), "build")
+	if err := os.MkdirAll(filepath.Join(build, "zephyr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, app, filepath.Join(build, "zephyr", "zephyr.hex"))
+	yaml := fmt.Sprintf("runners: [%s]\nflash-runner: %s\nconfig:\n  hex_file: zephyr.hex\n", runner, runner)
+	if err := os.WriteFile(filepath.Join(build, "zephyr", "runners.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return build
+}
+
+// TestWestExtension: the `west nrfprov` command's own tests (Python, a fake west API: Debian has
+// no west package), then the command driven as west drives it, running the real nrfprov with the
+// build directory's runner (runners.yaml says nrfjprog) against a board.
+func TestWestExtension(t *testing.T) {
+	t.Parallel()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is needed for the west extension's tests: ", err)
+	}
+	script := filepath.Join("..", "..", "scripts", "west_commands", "test_nrfprov_west.py")
+	r := runProc(t, nil, py, script)
+	if r.code != 0 || !strings.Contains(r.stderr, "Ran 10 tests") || !strings.Contains(r.stderr, "\nOK") {
+		t.Fatalf("python tests: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	const sn = "000960000750"
+	b := startBoard(t, sim.BoardConfig{SerialNumber: sn})
+	app, appSum := firmwareHex(t, t.TempDir(), "app.hex", sim.Application)
+	build := appBuild(t, app, "nrfjprog")
+	env, log := flashEnv(t, b.Config().RunDir)
+	r = runProc(t, env, py, script, "west", "nrfprov", "flash", "-d", build, "--board", sn)
+	if r.code != 0 {
+		t.Fatalf("west nrfprov flash: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	inv := invocations(t, log)
+	if len(inv) != 2 || inv[0][0] != "nrfjprog" || inv[0][2] != filepath.Join(build, "zephyr", "zephyr.hex") {
+		t.Fatalf("invocations %q", inv)
+	}
+	if st, _ := b.State(ctxT(t)); st.Firmware.ImageSHA256 != appSum {
+		t.Fatalf("the board runs %s", st.Firmware.Personality)
+	}
+	// A failure keeps nrfprov's exit status.
+	r = runProc(t, env, py, script, "west", "nrfprov", "reset", "-r", "openocd", "--kind", "pin")
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot do a pin reset") {
+		t.Fatalf("west nrfprov reset: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestFlashAndProvisionScript: scripts/flash-and-provision.sh for plain shell users, through west
+// flash (the build directory's runner); its dry run prints the lines and touches nothing.
+func TestFlashAndProvisionScript(t *testing.T) {
+	t.Parallel()
+	const sn = "000960000760"
+	tag := uint32(1001)
+	m, files := credSet(t, tag, "lf", "")
+	b, app, appSum := appBoard(t, sn, tag, files["ca.pem"])
+	atc, _ := firmwareHex(t, t.TempDir(), "at_client.hex", sim.ATClient)
+	build := appBuild(t, app, "nrfjprog")
+	script := filepath.Join("..", "..", "scripts", "flash-and-provision.sh")
+	env, log := flashEnv(t, b.Config().RunDir)
+
+	r := runProc(t, env, "sh", script, "-m", m, "-a", atc, "-d", build, "-b", sn, "-r", "west", "-n")
+	if r.code != 0 || !strings.Contains(r.stdout, "west flash --build-dir "+build+" --runner nrfjprog --hex-file "+atc+" -i 960000760 --softreset") {
+		t.Fatalf("dry run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(log); err == nil {
+		t.Fatalf("the dry run ran a tool: %q", invocations(t, log))
+	}
+	r = runProc(t, env, "sh", script, "-m", m, "-a", atc, "-d", build, "-b", sn, "-r", "west", "--", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var rep provisionReport
+	decode(t, r.stdout, "provision", &rep)
+	if rep.Writes != 3 || len(rep.Results) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	inv := invocations(t, log)
+	if len(inv) != 2 || inv[0][0] != "west" || inv[1][0] != "west" || !strings.Contains(strings.Join(inv[1], " "), "--build-dir "+build) {
+		t.Fatalf("invocations %q", inv)
+	}
+	if st, _ := b.State(ctxT(t)); st.Firmware.ImageSHA256 != appSum {
+		t.Fatalf("the board runs %s", st.Firmware.Personality)
+	}
+	if r := runProc(t, env, "sh", script, "-m", m, "-a", atc); r.code != 2 || !strings.Contains(r.stderr, "usage:") {
+		t.Fatalf("no application: exit %d\n%s", r.code, r.stderr)
 	}
 }
