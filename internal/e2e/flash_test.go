@@ -707,3 +707,43 @@ func TestFlashAndProvisionScript(t *testing.T) {
 		t.Fatalf("no application: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestGDBRunnerResetAndRecovery: the built-in gdb runner over real TCP to the board's GDB server:
+// `nrfprov reset --runner gdb` unsticks an AT host stuck inside quotes, and `provision --runner
+// gdb` (no flashing) recovers a modem that hangs mid-run through `monitor reset`.
+func TestGDBRunnerResetAndRecovery(t *testing.T) {
+	t.Parallel()
+	const sn = "000960000770"
+	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, RTT: true})
+	srv, err := sim.ServeGDB(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	m, files := credSet(t, 31, "lf", "")
+	breakBoard(t, b, 31, files["ca.pem"])
+	before, _ := b.State(ctxT(t))
+	env, _ := flashEnv(t, b.Config().RunDir)
+	r := runNrfprovEnv(t, env, "", "reset", "--runner", "gdb", "--gdb-address", srv.Addr())
+	if r.code != 0 {
+		t.Fatalf("reset: exit %d\n%s", r.code, r.stderr)
+	}
+	if after, _ := b.State(ctxT(t)); after.RXInQuotes || after.Stats.Boots != before.Stats.Boots+1 || after.Halted {
+		t.Fatalf("after the reset: in quotes %v, boots %d → %d, halted %v", after.RXInQuotes, before.Stats.Boots, after.Stats.Boots, after.Halted)
+	}
+	if err := b.WaitReady(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: 9}); err != nil {
+		t.Fatal(err)
+	}
+	rep := provisionJSON(t, 0, "--port", b.VCOM0(), "--modem-latency", "300ms", "provision", "-m", m, "--runner", "gdb", "--gdb-address", srv.Addr())
+	if rep.Recoveries != 1 || len(rep.Results) != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, res := range rep.Results {
+		if res.Outcome != "verified" {
+			t.Fatalf("results %+v", rep.Results)
+		}
+	}
+}
