@@ -181,7 +181,14 @@ func loadImage(flag, path string) (*flash.Image, error) {
 func appImage(flag, hex, buildDir string) (*flash.Image, *flash.Build, error) {
 	if hex != "" {
 		img, err := loadImage(flag, hex)
-		return img, nil, err
+		var build *flash.Build
+		if buildDir != "" {
+			// The image is given; the build directory still says which runner west uses.
+			if b, _ := flash.DiscoverHex(buildDir); b.FlashRunner != "" {
+				build = &b
+			}
+		}
+		return img, build, err
 	}
 	b, err := flash.DiscoverHex(buildDir)
 	if err != nil {
@@ -236,7 +243,7 @@ selects the probe by serial number. --dry-run prints the exact command lines and
 			var err error
 			switch {
 			case len(args) == 1:
-				img, err = loadImage("image", args[0])
+				img, build, err = appImage("image", args[0], rf.buildDir)
 			case rf.buildDir != "":
 				img, build, err = appImage("--build-dir", "", rf.buildDir)
 			default:

@@ -133,12 +133,13 @@ func runOne(ctx context.Context, r *Runner, c Command, o ExecOptions, log *logru
 	if err := cmd.Start(); err != nil {
 		return &RunError{Command: c.String(), ExitCode: -1, Err: err}
 	}
-	// Each pipe has its own reader; lines reach the logger one at a time, and the last few are
-	// kept for the error message.
+	// Each pipe has its own reader; lines reach the logger one at a time, and the last few of
+	// each stream are kept for the error message (stderr's when it has any: that is where the
+	// tools put their errors, J-Link Commander excepted).
 	var mu sync.Mutex
-	var tail []string
+	tails := make([][]string, 2)
 	var wg sync.WaitGroup
-	for _, p := range []io.Reader{stdout, stderr} {
+	for i, p := range []io.Reader{stdout, stderr} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -151,9 +152,9 @@ func runOne(ctx context.Context, r *Runner, c Command, o ExecOptions, log *logru
 				}
 				mu.Lock()
 				emit(line)
-				tail = append(tail, line)
-				if len(tail) > 3 {
-					tail = tail[1:]
+				tails[i] = append(tails[i], line)
+				if len(tails[i]) > 3 {
+					tails[i] = tails[i][1:]
 				}
 				mu.Unlock()
 			}
@@ -163,6 +164,10 @@ func runOne(ctx context.Context, r *Runner, c Command, o ExecOptions, log *logru
 	err = cmd.Wait()
 	if err == nil {
 		return nil
+	}
+	tail := tails[1]
+	if len(tail) == 0 {
+		tail = tails[0]
 	}
 	code := -1
 	var ee *exec.ExitError

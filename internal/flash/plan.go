@@ -19,6 +19,10 @@ func (r *Runner) PlanProgram(t Target, img *Image, kind ResetKind, workDir strin
 		return []Command{gdbCommand(t, img)}, nil
 	}
 	vars := merge(t.vars(), kv)
+	if r.Name == "west" && t.WestRunner != "" && t.WestRunner != "nrfjprog" && t.WestRunner != "nrfutil" {
+		// --softreset belongs to west's nRF runners (nrf_common.py); the others reset their own way.
+		vars["west_reset"] = ""
+	}
 	var files []File
 	vars["hex"] = img.Path
 	if r.HexOnly && img.Format != "hex" {

@@ -134,7 +134,11 @@ func TestNoSerialDropsTheArguments(t *testing.T) {
 		}
 	}
 	r, _ := Lookup("west")
-	cmds, _ := r.PlanProgram(Target{}, img, ResetPin, "/w")
+	cmds, _ := r.PlanProgram(Target{WestRunner: "jlink"}, img, ResetSystem, "/w")
+	if got, want := cmds[0].String(), "west flash --runner jlink --hex-file "+img.Path; got != want {
+		t.Errorf("west with the jlink runner takes no --softreset: got %q, want %q", got, want)
+	}
+	cmds, _ = r.PlanProgram(Target{}, img, ResetPin, "/w")
 	if got, want := cmds[0].String(), "west flash --hex-file "+img.Path; got != want {
 		t.Errorf("west: got %q, want %q", got, want)
 	}
