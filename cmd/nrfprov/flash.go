@@ -14,6 +14,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/flash"
 	"github.com/nrfprov/nrfprov/internal/provision"
+	"github.com/nrfprov/nrfprov/serialio"
 )
 
 // exitFlash: a flash runner is missing or failed (docs/exit-codes.md).
@@ -96,8 +97,28 @@ func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flas
 	return &flasher{a: a, r: r, t: t, kind: kind, workDir: dir}, func() { os.RemoveAll(dir) }, nil
 }
 
-// runnerSerial is the J-Link serial number the runner is given: --board.
-func (a *app) runnerSerial() string { return a.bf.board }
+// runnerSerial is the J-Link serial number the runner is given: --board, else the USB serial
+// number of the device that --port belongs to, else none (the tool takes the one probe).
+func (a *app) runnerSerial() string {
+	if a.bf.board != "" || a.bf.port == "" || a.bf.transport != "serial" {
+		return a.bf.board
+	}
+	want, err := filepath.EvalSymlinks(a.bf.port)
+	if err != nil {
+		return ""
+	}
+	ports, err := serialio.ListPorts()
+	if err != nil {
+		return ""
+	}
+	for _, p := range ports {
+		if got, err := filepath.EvalSymlinks(p.Path); err == nil && got == want && p.SerialNumber != "" {
+			a.log.WithFields(map[string]any{"port": a.bf.port, "serial_number": p.SerialNumber}).Debug("probe of the port")
+			return p.SerialNumber
+		}
+	}
+	return ""
+}
 
 func (f *flasher) planProgram(img *flash.Image) ([]flash.Command, error) {
 	cmds, err := f.r.PlanProgram(f.t, img, f.kind, f.workDir)
@@ -343,7 +364,7 @@ func (a *app) addWorkflowFlags(cmd *cobra.Command, wf *workflowFlags) {
 func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error {
 	ctx := cmd.Context()
 	wf := pf.wf
-	wf.runnerSet = cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address")
+	wf.runnerSet = cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
 	if wf.atClient == "" {
 		if wf.restoreApp != "" || wf.rf.buildDir != "" || wf.keepATClient {
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}

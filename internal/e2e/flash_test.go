@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,37 +26,22 @@ import (
 // (internal/flash/standin) first on PATH, which check their command lines against the documented
 // syntax and program and reset nrfsim boards through their control sockets.
 
-var (
-	standinOnce sync.Once
-	standinDir  string // holds nrfutil, nrfjprog, JLinkExe and west
-	standinErr  error
-)
+// installStandins links the stand-in (built by TestMain as dir/nrfjprog) under the other
+// tools' names.
+func installStandins(dir string) (string, error) {
+	for _, n := range []string{"nrfutil", "JLinkExe", "west"} {
+		if err := os.Link(filepath.Join(dir, "nrfjprog"), filepath.Join(dir, n)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
 
-// standins builds the stand-in tool once (with the tests' -race setting) and installs it under
-// the four names, in a directory TestMain removes.
+// standins is the directory of the stand-in tools.
 func standins(t *testing.T) string {
 	t.Helper()
-	standinOnce.Do(func() {
-		dir := filepath.Join(filepath.Dir(filepath.Dir(nrfprovBin)), "standins")
-		args := []string{"build", "-o", filepath.Join(dir, "nrfjprog")}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, "github.com/nrfprov/nrfprov/internal/flash/standin")...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			standinErr = fmt.Errorf("go build standin: %v\n%s", err, out)
-			return
-		}
-		for _, n := range []string{"nrfutil", "JLinkExe", "west"} {
-			if err := os.Link(filepath.Join(dir, "nrfjprog"), filepath.Join(dir, n)); err != nil {
-				standinErr = err
-				return
-			}
-		}
-		standinDir = dir
-	})
-	if standinErr != nil {
-		t.Fatal(standinErr)
+	if standinDir == "" {
+		t.Fatal("the stand-ins were not built")
 	}
 	return standinDir
 }
@@ -514,16 +498,21 @@ func TestResetUnsticksBoard(t *testing.T) {
 	const sn = "000960000730"
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn})
 	_, files := credSet(t, 9, "lf", "")
-	env, _ := flashEnv(t, b.Config().RunDir)
+	env, log := flashEnv(t, b.Config().RunDir)
 	for _, c := range []struct{ runner, kind string }{
 		{"nrfjprog", "system"}, {"nrfjprog", "pin"}, {"nrfjprog", "debug"}, {"nrfutil", "system"}, {"nrfutil", "pin"},
 		{"jlink", "system"}, {"jlink", "pin"}, {"west", "pin"},
 	} {
 		breakBoard(t, b, 9, files["ca.pem"])
 		before, _ := b.State(ctxT(t))
-		r := runNrfprovEnv(t, env, "", "--board", sn, "reset", "--runner", c.runner, "--kind", c.kind)
+		// --port, not --board: the probe's serial number comes from the port's USB device.
+		r := runNrfprovEnv(t, env, "", "--port", b.VCOM0(), "reset", "--runner", c.runner, "--kind", c.kind)
 		if r.code != 0 || !strings.Contains(r.stdout, c.kind+" reset with "+c.runner) {
 			t.Fatalf("%s %s: exit %d\n%s\n%s", c.runner, c.kind, r.code, r.stdout, r.stderr)
+		}
+		inv := invocations(t, log)
+		if last := strings.Join(inv[len(inv)-1], " "); !strings.Contains(last, " 960000730") {
+			t.Fatalf("%s %s: no serial number on the command line: %s", c.runner, c.kind, last)
 		}
 		after, _ := b.State(ctxT(t))
 		if after.RXInQuotes || after.Stats.Boots <= before.Stats.Boots {
