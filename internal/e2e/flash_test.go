@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -137,8 +138,14 @@ func elfFromHex(t *testing.T, hexPath, out string) {
 // path and SHA-256.
 func appBoard(t *testing.T, sn string, tag uint32, ca string) (*sim.Board, string, string) {
 	t.Helper()
-	b := startBoard(t, sim.BoardConfig{SerialNumber: sn})
-	p, err := serialio.Open(b.VCOM0(), serialio.Config{})
+	return appBoardCfg(t, sim.BoardConfig{SerialNumber: sn}, tag, ca)
+}
+
+func appBoardCfg(t *testing.T, cfg sim.BoardConfig, tag uint32, ca string) (*sim.Board, string, string) {
+	t.Helper()
+	b := startBoard(t, cfg)
+	sn := cfg.SerialNumber
+	p, err := serialio.Open(b.VCOM0(), serialio.Config{Baud: b.Config().Baud})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +471,12 @@ func TestFlashDryRunPrintsExactLines(t *testing.T) {
 	if r.code != 0 || r.stdout != want {
 		t.Fatalf("exit %d\n got: %q\nwant: %q\n%s", r.code, r.stdout, want, r.stderr)
 	}
+	// auto: nrfutil is the first in the order, and all four stand-ins are on PATH.
+	r = runNrfprovEnv(t, env, "", "--board", "000960000720", "flash", app, "--dry-run")
+	want = "nrfutil device program --firmware " + app + " --serial-number 960000720 --options chip_erase_mode=ERASE_RANGES_TOUCHED_BY_FIRMWARE,verify=VERIFY_READ,reset=RESET_SYSTEM\n"
+	if r.code != 0 || r.stdout != want {
+		t.Fatalf("auto: exit %d\n got: %q\nwant: %q\n%s", r.code, r.stdout, want, r.stderr)
+	}
 	r = runNrfprovEnv(t, env, "", "--board", "960000720", "provision", "-m", m, "--runner", "nrfutil", "--reset-kind", "pin",
 		"--flash-at-client", atc, "--restore-app", app, "--dry-run")
 	want = "# 1. the AT client\n" +
@@ -734,5 +747,67 @@ func TestGDBRunnerResetAndRecovery(t *testing.T) {
 		if res.Outcome != "verified" {
 			t.Fatalf("results %+v", rep.Results)
 		}
+	}
+}
+
+// TestFlashWorkflowInterruptedStillRestores: Ctrl-C while a credential is on the wire stops the
+// provisioning, but the application still goes back before nrfprov exits (130).
+func TestFlashWorkflowInterruptedStillRestores(t *testing.T) {
+	t.Parallel()
+	const sn = "000960000780"
+	m, files := credSet(t, 12, "lf", "")
+	b, app, appSum := appBoardCfg(t, sim.BoardConfig{SerialNumber: sn, Baud: 9600}, 12, files["ca.pem"])
+	atc, _ := firmwareHex(t, t.TempDir(), "at_client.hex", sim.ATClient)
+	env, log := flashEnv(t, b.Config().RunDir)
+	cmd := exec.Command(nrfprovBin, "--board", sn, "--baud", "9600", "provision", "-m", m, "--runner", "nrfjprog",
+		"--flash-at-client", atc, "--restore-app", app)
+	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+	cmd.Env = append(cmd.Env, env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	ctx := ctxT(t)
+	for {
+		st, err := b.State(ctx)
+		if err != nil {
+			cmd.Process.Kill()
+			t.Fatalf("%v; stderr:\n%s", err, errb.String())
+		}
+		// The AT client runs and a certificate is arriving (a long line at 9600 baud).
+		if st.Firmware.Personality == sim.ATClient && st.RXInQuotes && st.RXPending > 100 {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		t.Fatalf("nrfprov did not end after the interrupt; stderr:\n%s", errb.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130; stderr:\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "flash: the application is back") {
+		t.Fatalf("stderr:\n%s", errb.String())
+	}
+	st, err := b.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Firmware.ImageSHA256 != appSum {
+		t.Fatalf("after the interrupt the board runs %s", st.Firmware.Personality)
+	}
+	inv := invocations(t, log)
+	if last := strings.Join(inv[len(inv)-2], " "); !strings.Contains(last, "--program "+app) {
+		t.Fatalf("invocations %q", inv)
 	}
 }
