@@ -249,7 +249,7 @@ func commandLines(cmds []flash.Command) []string {
 
 func (a *app) newFlashCmd() *cobra.Command {
 	var rf runnerFlags
-	var dryRun bool
+	var dryRun, recover bool
 	cmd := &cobra.Command{
 		Use:   "flash [HEX|ELF] [--build-dir DIR]",
 		Short: "Program firmware through a flash runner (nrfutil, nrfjprog, JLinkExe, west, openocd, gdb) and reset",
@@ -282,6 +282,13 @@ selects the probe by serial number. --dry-run prints the exact command lines and
 			if err != nil {
 				return err
 			}
+			if recover {
+				rcmds, err := f.r.PlanRecover(f.t, f.workDir)
+				if err != nil {
+					return usageError{err}
+				}
+				cmds = append(rcmds, cmds...)
+			}
 			res := flashResult{Runner: f.r.Name, Image: img.Path, SHA256: img.SHA256, Kind: string(f.kind), Commands: commandLines(cmds), DryRun: dryRun}
 			if dryRun {
 				if !a.bf.json {
@@ -298,6 +305,7 @@ selects the probe by serial number. --dry-run prints the exact command lines and
 	addRunnerFlags(cmd, &rf, "reset-kind")
 	cmd.Flags().StringVar(&rf.buildDir, "build-dir", "", "a Zephyr/NCS build directory: its image, and west's --build-dir")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the exact command lines, run nothing")
+	cmd.Flags().BoolVar(&recover, "recover", false, "first unlock a protected device (APPROTECT) by erasing its flash (nrfutil, nrfjprog; modem credentials are not in flash)")
 	return cmd
 }
 

@@ -385,10 +385,13 @@ func TestFlashWorkflowFailuresRestoreAndReport(t *testing.T) {
 	if st.Firmware.ImageSHA256 != atSum {
 		t.Fatalf("the board should be on the AT client now, runs %s", st.Firmware.Personality)
 	}
-	// The clear-up the message names works.
-	env, _ = flashEnv(t, b.Config().RunDir)
-	if r := runNrfprovEnv(t, env, "", "--board", sn, "flash", app, "--runner", "nrfutil"); r.code != 0 || !strings.Contains(r.stdout, "programmed "+app) {
+	// The clear-up the message names works (here after a recover, as for a protected device).
+	env, log := flashEnv(t, b.Config().RunDir)
+	if r := runNrfprovEnv(t, env, "", "--board", sn, "flash", app, "--runner", "nrfutil", "--recover"); r.code != 0 || !strings.Contains(r.stdout, "programmed "+app) {
 		t.Fatalf("flash: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if inv := invocations(t, log); len(inv) != 2 || strings.Join(inv[0], " ") != "nrfutil device recover --serial-number 960000711" {
+		t.Fatalf("invocations %q", inv)
 	}
 	if st, _ = b.State(ctxT(t)); st.Firmware.ImageSHA256 != appSum {
 		t.Fatalf("after nrfprov flash: %s", st.Firmware.Personality)
@@ -440,6 +443,7 @@ func TestFlashRefusesBeforeTouchingTheBoard(t *testing.T) {
 		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app, "--runner", "nrfutil", "--reset-kind", "debug"}, []string{"cannot do a debug reset", "system, pin"}},
 		{[]string{"reset", "--runner", "openocd", "--kind", "pin"}, []string{"cannot do a pin reset"}},
 		{[]string{"reset", "--runner", "gdb"}, []string{"--gdb-address"}},
+		{[]string{"flash", app, "--runner", "jlink", "--recover"}, []string{"has no recover", "nrfutil and nrfjprog"}},
 		{[]string{"reset", "--kind", "hard", "--runner", "nrfjprog"}, []string{"want system, pin or debug"}},
 	} {
 		r := runNrfprovEnv(t, env, "", c.args...)
@@ -562,6 +566,7 @@ func TestStandinsRejectWrongSyntax(t *testing.T) {
 		{[]string{"nrfjprog", "--rst", "-f", "NRF91"}, 11, `Argument "--rst" is not recognized`},
 		{[]string{"nrfjprog", "--reset", "--pinreset", "-f", "NRF91"}, 11, "Only one of"},
 		{[]string{"nrfjprog", "--pinreset", "-f", "NRF52"}, 1, "does not match"},
+		{[]string{"nrfjprog", "--recover", "--program", app, "--sectorerase", "-f", "NRF91"}, 11, "--recover cannot be combined"},
 		{[]string{"nrfutil", "device", "program", "--firmware", app, "--serial-number", "960000740", "--options", "verify=VERIFY_ALL"}, 2, "verify must be one of"},
 		{[]string{"nrfutil", "device", "program", "--hex", app}, 2, "unexpected argument '--hex' found"},
 		{[]string{"nrfutil", "device", "reset", "--reset-kind", "RESET_SOFT"}, 1, "not supported by this device"},

@@ -91,3 +91,25 @@ func gdbCommand(t Target, img *Image) Command {
 	}
 	return c
 }
+
+// PlanRecover returns the commands that recover (unlock by erasing) a protected device. Only
+// nrfutil and nrfjprog have such a command; west's goes through its workspace runner as a reset
+// does.
+func (r *Runner) PlanRecover(t Target, workDir string) ([]Command, error) {
+	if r.ResetVia != "" {
+		via := r.ResetVia
+		switch t.WestRunner {
+		case "nrfjprog", "nrfutil":
+			via = t.WestRunner
+		}
+		v, err := Lookup(via)
+		if err != nil {
+			return nil, err
+		}
+		return v.PlanRecover(t, workDir)
+	}
+	if r.Recover == nil {
+		return nil, fmt.Errorf("%w: runner %s has no recover (nrfutil and nrfjprog do)", ErrUnsupported, r.Name)
+	}
+	return r.commands(r.Recover, nil, t.vars(), nil, workDir), nil
+}

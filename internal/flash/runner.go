@@ -152,6 +152,9 @@ type Runner struct {
 	Program []template
 	// Reset is the command lines of a reset.
 	Reset []template
+	// Recover is the command lines that unlock a protected device by erasing it (APPROTECT);
+	// nil when the runner has none.
+	Recover []template
 	// Kinds gives the reset placeholders' values for each kind the runner supports.
 	Kinds map[ResetKind]map[string]string
 	// Script, when set, is a command file written to {script} before each command runs (J-Link
@@ -178,7 +181,8 @@ var runners = []*Runner{
 			{"device", "program"}, {"--firmware", "{hex}"}, {"--serial-number", "{snr}"},
 			{"--options", "chip_erase_mode=ERASE_RANGES_TOUCHED_BY_FIRMWARE,verify=VERIFY_READ,reset={reset_kind}"},
 		}},
-		Reset: []template{{{"device", "reset"}, {"--reset-kind", "{reset_kind}"}, {"--serial-number", "{snr}"}}},
+		Reset:   []template{{{"device", "reset"}, {"--reset-kind", "{reset_kind}"}, {"--serial-number", "{snr}"}}},
+		Recover: []template{{{"device", "recover"}, {"--serial-number", "{snr}"}}},
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_kind": "RESET_SYSTEM"},
 			ResetPin:    {"reset_kind": "RESET_PIN"},
@@ -195,7 +199,8 @@ var runners = []*Runner{
 			{{"--program", "{hex}"}, {"--sectorerase"}, {"--verify"}, {"-f", "{family}"}, {"--snr", "{snr}"}},
 			{{"{reset_flag}"}, {"-f", "{family}"}, {"--snr", "{snr}"}},
 		},
-		Reset: []template{{{"{reset_flag}"}, {"-f", "{family}"}, {"--snr", "{snr}"}}},
+		Reset:   []template{{{"{reset_flag}"}, {"-f", "{family}"}, {"--snr", "{snr}"}}},
+		Recover: []template{{{"--recover"}, {"-f", "{family}"}, {"--snr", "{snr}"}}},
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_flag": "--reset"},
 			ResetPin:    {"reset_flag": "--pinreset"},

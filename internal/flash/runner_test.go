@@ -311,3 +311,28 @@ func TestBadImages(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// TestGoldenRecover: the recover command lines; runners without one say which have it.
+func TestGoldenRecover(t *testing.T) {
+	tgt := Target{Serial: "000960000100"}
+	for name, want := range map[string]string{
+		"nrfutil":  "nrfutil device recover --serial-number 960000100\n",
+		"nrfjprog": "nrfjprog --recover -f NRF91 --snr 960000100\n",
+		"west":     "nrfjprog --recover -f NRF91 --snr 960000100\n",
+	} {
+		r, _ := Lookup(name)
+		cmds, err := r.PlanRecover(tgt, "/w")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := render(cmds); got != want {
+			t.Errorf("%s recover: got %q, want %q", name, got, want)
+		}
+	}
+	for _, name := range []string{"jlink", "openocd", "gdb"} {
+		r, _ := Lookup(name)
+		if _, err := r.PlanRecover(tgt, "/w"); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "nrfutil and nrfjprog") {
+			t.Errorf("%s recover: %v", name, err)
+		}
+	}
+}

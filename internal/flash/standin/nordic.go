@@ -27,7 +27,7 @@ func (t *tool) nrfjprog(args []string) int {
 	}
 	var hex, family, snr string
 	var erase, resets []string
-	verify := false
+	verify, recover := false, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		value := func() (string, bool) {
@@ -64,7 +64,9 @@ func (t *tool) nrfjprog(args []string) int {
 			resets = append(resets, "--pinreset")
 		case "-d", "--debugreset":
 			resets = append(resets, "--debugreset")
-		case "--recover", "-e", "--eraseall":
+		case "--recover":
+			recover = true
+		case "-e", "--eraseall":
 			return fail(jprogError, "%s is not modelled by the nrfsim stand-in.", a)
 		default:
 			return fail(jprogInvalidArgument, "Argument %q is not recognized. Type nrfjprog --help for the list of valid arguments.", a)
@@ -75,13 +77,15 @@ func (t *tool) nrfjprog(args []string) int {
 		return fail(jprogInvalidArgument, "The family must be given with -f (e.g. -f NRF91): it cannot be detected for this operation.")
 	case !slices.Contains([]string{"NRF51", "NRF52", "NRF53", "NRF91", "UNKNOWN"}, strings.ToUpper(family)):
 		return fail(jprogInvalidArgument, "Invalid family %q: use NRF51, NRF52, NRF53, NRF91 or UNKNOWN.", family)
+	case recover && (hex != "" || len(resets) > 0 || len(erase) > 0 || verify):
+		return fail(jprogInvalidArgument, "--recover cannot be combined with other operations.")
 	case len(resets) > 1:
 		return fail(jprogInvalidArgument, "Only one of --reset, --pinreset, --debugreset may be given.")
 	case len(erase) > 1:
 		return fail(jprogInvalidArgument, "Only one erase option may be given with --program.")
 	case hex == "" && (len(erase) > 0 || verify):
 		return fail(jprogInvalidArgument, "The erase options and --verify require --program.")
-	case hex == "" && len(resets) == 0:
+	case hex == "" && len(resets) == 0 && !recover:
 		return fail(jprogInvalidArgument, "No operation given. Type nrfjprog --help for the list of operations.")
 	case hex != "" && len(erase) == 0:
 		return fail(jprogError, "The device flash is not empty where %s must be written: add --sectorerase or --chiperase.", hex)
@@ -94,6 +98,12 @@ func (t *tool) nrfjprog(args []string) int {
 	}
 	if strings.ToUpper(family) != "NRF91" {
 		return fail(jprogError, "The family %s does not match the connected device (NRF91).", family)
+	}
+	if recover {
+		// nrfsim has no erased or protected state: the board keeps what it runs.
+		fmt.Fprintln(t.out, "Recovering device. This operation might take 30s.")
+		fmt.Fprintln(t.out, "Erasing user code and UICR flash areas.")
+		return 0
 	}
 	if hex != "" {
 		fmt.Fprintln(t.out, "Parsing image file.")
@@ -145,10 +155,11 @@ func (t *tool) nrfutil(args []string) int {
 	known := map[string][]string{
 		"program": {"--firmware", "--serial-number", "--options", "--traits", "--core"},
 		"reset":   {"--reset-kind", "--serial-number", "--traits", "--core"},
+		"recover": {"--serial-number", "--traits", "--core"},
 	}
 	allowed, ok := known[sub]
 	if !ok {
-		fmt.Fprintf(t.err, "error: unrecognized subcommand '%s' (the nrfsim stand-in knows program and reset)\n", sub)
+		fmt.Fprintf(t.err, "error: unrecognized subcommand '%s' (the nrfsim stand-in knows program, reset and recover)\n", sub)
 		return 2
 	}
 	opts := map[string]string{}
@@ -224,6 +235,10 @@ func (t *tool) nrfutil(args []string) int {
 				return fail("%v", err)
 			}
 		}
+		return 0
+	case "recover":
+		// nrfsim has no erased or protected state: the board keeps what it runs.
+		fmt.Fprintf(t.out, "[00:00:02] ########## 100%% [%s] Device recovered\n", snrOf(sock))
 		return 0
 	default: // reset
 		kind := opts["--reset-kind"]
