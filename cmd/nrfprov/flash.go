@@ -349,7 +349,6 @@ type workflowFlags struct {
 	atClient     string
 	restoreApp   string
 	keepATClient bool
-	runnerSet    bool
 	rf           runnerFlags
 }
 
@@ -367,17 +366,17 @@ func (a *app) addWorkflowFlags(cmd *cobra.Command, wf *workflowFlags) {
 }
 
 // runProvisionWorkflow is `provision` with the runner: without --flash-at-client it only lends
-// the runner's reset to recovery (when --runner is given); with it, it programs the AT client,
+// the runner's reset to recovery (when --runner, --gdb-address or --reset-kind is given); with it, it programs the AT client,
 // provisions, and always tries to put the application back, reporting both outcomes.
 func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error {
 	ctx := cmd.Context()
 	wf := pf.wf
-	wf.runnerSet = cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
+	runnerSet := cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
 	if wf.atClient == "" {
 		if wf.restoreApp != "" || wf.rf.buildDir != "" || wf.keepATClient {
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}
 		}
-		if !wf.runnerSet {
+		if !runnerSet {
 			return a.runProvision(ctx, "provision", pf, nil)
 		}
 		f, cleanup, err := a.newFlasher(wf.rf, nil, false)
@@ -448,6 +447,7 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 		perr = fmt.Errorf("programming the AT client: %w", perr)
 	}
 	if appImg == nil {
+		fmt.Fprintln(a.stderr, "flash: the AT client stays on the board (--keep-at-client)")
 		return perr
 	}
 	// The application goes back whatever happened, also after Ctrl-C (a second one forces the
