@@ -233,6 +233,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(newTransportsCmd(a), newPluginCmd(a), newVersionCmd(a))
 	root.AddCommand(a.boardCommands()...)
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
+	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
 	return root
 }
 

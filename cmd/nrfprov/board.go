@@ -16,6 +16,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/flash"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -163,6 +164,8 @@ func exitFor(err error) int {
 	var ue usageError
 	var me *cmng.ModemError
 	switch {
+	case errors.Is(err, errLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
+		return exitFlash
 	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight):
 		return exitUsage
 	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):

@@ -24,6 +24,7 @@ type provisionFlags struct {
 	dryRun        bool
 	resetCmd      string
 	maxRecoveries int
+	wf            workflowFlags // the flash workflow (flash.go)
 }
 
 func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withApply bool) {
@@ -34,6 +35,7 @@ func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withAppl
 		f.BoolVar(&pf.dryRun, "dry-run", false, "observe and plan, write nothing (same as `nrfprov plan`)")
 		f.StringVar(&pf.resetCmd, "reset-cmd", "", "command that resets the board when it hangs, e.g. \"nrfjprog --reset --snr {sn}\" ({sn}, {port} are replaced; no shell)")
 		f.IntVar(&pf.maxRecoveries, "max-recoveries", 2, "resets allowed in one run")
+		a.addWorkflowFlags(cmd, &pf.wf)
 	}
 }
 
@@ -61,13 +63,18 @@ func (a *app) newProvisionCmd() *cobra.Command {
 
 nrfprov lists what the modem holds, plans (keep, write, replace, delete, unverifiable), applies one
 command at a time with a deadline, and checks every write. When the board stops answering (an AT
-host stuck inside quotes, a hung modem) it resets the board through the transport or --reset-cmd,
+host stuck inside quotes, a hung modem) it resets the board through the transport, --reset-cmd or
+--runner,
 re-plans from what the modem really holds and goes on; without a way to reset it stops and says
 so. Then it verifies everything by SHA-256 (or by read-back where the firmware's hashes prove
-nothing) and restores the modem's functional mode. Running it again writes nothing.`,
+nothing) and restores the modem's functional mode. Running it again writes nothing.
+
+With --flash-at-client HEX it first programs the AT client through the flash runner, provisions,
+and then always puts the application back (--restore-app HEX, or the image of --build-dir DIR),
+reporting both outcomes: see docs/runners.md.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runProvision(cmd.Context(), "provision", pf, nil)
+			return a.runProvisionWorkflow(cmd, pf)
 		},
 	}
 	a.addProvisionFlags(cmd, &pf, true)

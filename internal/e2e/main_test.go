@@ -32,6 +32,7 @@ var (
 	pluginDir  string // <plugins>: what tests pass as $NRFPROV_PLUGIN_DIR
 	futureBin  string // <future>/nrfprov-transport-future: speaks only protocol 2
 	nrfsimBin  string // <bin>/nrfsim: its `ctl reset` is the stand-in debugger reset
+	standinDir string // <standins>: the flash tool stand-ins (flash_test.go)
 )
 
 func TestMain(m *testing.M) {
@@ -59,6 +60,7 @@ func run(m *testing.M) int {
 		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
 		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
 		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim"},
+		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/flash/standin"},
 	} {
 		// Build with the test binary's own -race setting: the packages are
 		// then already in the build cache, and the plugins run under the
@@ -73,6 +75,10 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n", b.pkg, err)
 			return 1
 		}
+	}
+	if standinDir, err = installStandins(filepath.Join(tmp, "standins")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
 	}
 	if raceEnabled {
 		// A race in a plugin or host process kills it (and so fails the
