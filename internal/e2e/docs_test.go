@@ -27,7 +27,9 @@ import (
 // started for each document: /dev/ttyACM0 is an at_client nRF9160 DK (J-Link SN 960000001, also
 // found through `ports` and --board); localhost:2331, localhost:19021 and localhost:6666 are the
 // GDB server, J-Link RTT telnet server and OpenOCD Tcl port of a Modem Shell board reached over
-// RTT; /tmp/nrfsim is a run directory of this test's own. `nrfprov`, `nrfsim`
+// RTT; /tmp/nrfsim is a run directory of this test's own. The working directory holds
+// examples/, scripts/, at_client.hex, app.hex and build/ (an application build whose runner is nrfjprog);
+// the flash tools on PATH are the stand-ins (internal/flash/standin). `nrfprov`, `nrfsim`
 // and `go run ./cmd/…` run the binaries this package built.
 func TestDocExamples(t *testing.T) {
 	t.Parallel()
@@ -123,8 +125,10 @@ type docEnv struct {
 
 func newDocEnv(t *testing.T, root string) *docEnv {
 	dir := t.TempDir()
-	if err := os.Symlink(filepath.Join(root, "examples"), filepath.Join(dir, "examples")); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"examples", "scripts"} {
+		if err := os.Symlink(filepath.Join(root, d), filepath.Join(dir, d)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	run, simRun := t.TempDir(), t.TempDir()
 	serial := startBoard(t, sim.BoardConfig{RunDir: run, SerialNumber: "000960000001"})
@@ -144,11 +148,20 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ocd.Close() })
+	// Firmware images and a build directory for the runner examples (the flash tools are the
+	// stand-ins, acting on the board through its control socket).
+	firmwareHex(t, dir, "at_client.hex", sim.ATClient)
+	app, _ := firmwareHex(t, dir, "app.hex", sim.Application)
+	build := appBuild(t, app, "nrfjprog")
+	if err := os.Rename(build, filepath.Join(dir, "build")); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Dir(nrfprovBin)
 	return &docEnv{
 		dir: dir,
 		env: append(os.Environ(),
-			"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"PATH="+bin+string(os.PathListSeparator)+standins(t)+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"NRFSIM_RUN_DIR="+run,
 			"NRFPROV_SYSFS_ROOT="+filepath.Join(run, "sys"), "NRFPROV_DEV_ROOT="+filepath.Join(run, "dev"),
 			"NRFPROV_PLUGIN_LOCK="+filepath.Join(dir, "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL="),
 		subst: strings.NewReplacer(
