@@ -172,6 +172,7 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 			"localhost:19021", telnet.Addr(),
 			"localhost:6666", ocd.Addr(),
 			"/tmp/nrfsim", simRun,
+			"/tmp/standin", standins(t),
 		),
 	}
 }
