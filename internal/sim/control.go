@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -47,11 +46,8 @@ func ControlPath(runDir, serial string) string {
 // ControlServer serves a board's control socket.
 type ControlServer struct {
 	b    *Board
-	ln   net.Listener
 	path string
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	conn map[net.Conn]struct{}
+	srv  *connServer
 }
 
 // ServeControl starts the board's control endpoint on a Unix socket in the run directory.
@@ -62,48 +58,20 @@ func ServeControl(b *Board) (*ControlServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: control socket: %w", err)
 	}
-	s := &ControlServer{b: b, ln: ln, path: path, conn: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
+	s := &ControlServer{b: b, path: path}
+	s.srv = newConnServer(ln, s.serve)
+	s.srv.start(nil)
 	return s, nil
 }
 
 // Path is the socket's path.
 func (s *ControlServer) Path() string { return s.path }
 
-// Close stops the endpoint and waits for its connections to end.
+// Close stops the endpoint, ends its connections and removes the socket.
 func (s *ControlServer) Close() error {
-	err := s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conn {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	err := s.srv.Close()
 	os.Remove(s.path)
 	return err
-}
-
-func (s *ControlServer) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conn[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(c)
-			s.mu.Lock()
-			delete(s.conn, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
-	}
 }
 
 func (s *ControlServer) serve(c net.Conn) {

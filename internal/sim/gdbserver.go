@@ -10,7 +10,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -20,13 +19,8 @@ import (
 // qRcmd monitor reset/halt/go, and all-stop run control: a 0x03 byte halts the core and
 // answers S02, "c" lets it run with no reply. It listens on 127.0.0.1 and closes with the board.
 type GDBServer struct {
-	b         *Board
-	ln        net.Listener
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
-	closeOnce sync.Once
-	done      chan struct{}
+	b *Board
+	*connServer
 }
 
 const (
@@ -42,65 +36,12 @@ func ServeGDB(b *Board) (*GDBServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: gdb server: %w", err)
 	}
-	s := &GDBServer{b: b, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
-	s.wg.Add(1)
-	go s.accept()
-	go func() {
-		select {
-		case <-b.quit:
-			s.Close()
-		case <-s.done:
-		}
-	}()
-	return s, nil
-}
-
-// Addr is the server's host:port.
-func (s *GDBServer) Addr() string { return s.ln.Addr().String() }
-
-// Close stops the server and ends its connections.
-func (s *GDBServer) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
-		close(s.done)
-		err = s.ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
+	s := &GDBServer{b: b}
+	s.connServer = newConnServer(ln, func(c net.Conn) {
+		(&gdbConn{s: s, c: c, r: bufio.NewReader(c)}).serve()
 	})
-	return err
-}
-
-func (s *GDBServer) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		select {
-		case <-s.done:
-			s.mu.Unlock()
-			c.Close()
-			return
-		default:
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			(&gdbConn{s: s, c: c, r: bufio.NewReader(c)}).serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
-	}
+	s.start(b.quit)
+	return s, nil
 }
 
 type gdbConn struct {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -43,14 +42,9 @@ const (
 
 // TelnetServer is a board's J-Link RTT telnet endpoint.
 type TelnetServer struct {
-	b         *Board
-	o         TelnetOptions
-	ln        net.Listener
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	b *Board
+	o TelnetOptions
+	*connServer
 }
 
 // ServeRTTTelnet starts the board's J-Link RTT telnet endpoint. It closes with the board.
@@ -68,65 +62,10 @@ func ServeRTTTelnet(b *Board, o TelnetOptions) (*TelnetServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: rtt telnet server: %w", err)
 	}
-	s := &TelnetServer{b: b, o: o, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
-	s.wg.Add(1)
-	go s.accept()
-	go func() {
-		select {
-		case <-b.quit:
-			s.Close()
-		case <-s.done:
-		}
-	}()
+	s := &TelnetServer{b: b, o: o}
+	s.connServer = newConnServer(ln, s.serve)
+	s.start(b.quit)
 	return s, nil
-}
-
-// Addr is the server's host:port.
-func (s *TelnetServer) Addr() string { return s.ln.Addr().String() }
-
-// Close stops the server and ends its connections, as J-Link does when its session ends.
-func (s *TelnetServer) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
-		close(s.done)
-		err = s.ln.Close()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-	return err
-}
-
-func (s *TelnetServer) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		select {
-		case <-s.done:
-			s.mu.Unlock()
-			c.Close()
-			return
-		default:
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serve(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
-	}
 }
 
 func (s *TelnetServer) serve(c net.Conn) {
