@@ -268,19 +268,35 @@ func (r *runner) connect(ctx context.Context) error {
 		r.dev = d
 		return nil
 	}
-	if !hung(err) || r.o.Reset == nil {
+	if !hung(err) {
 		return err
 	}
+	dopt := r.o.Device
 	r.emit(Event{Kind: EventRecover, Message: "the board answers nothing: resetting it"})
-	if rerr := r.o.Reset.Reset(ctx); rerr != nil {
-		return fmt.Errorf("provision: reset: %w (after: %w)", rerr, err)
+	if r.o.Reset != nil {
+		if rerr := r.o.Reset.Reset(ctx); rerr != nil {
+			return fmt.Errorf("provision: reset: %w (after: %w)", rerr, err)
+		}
+		dopt.ExpectBoot = true
+	} else {
+		// The transport's own reset (a debugger's), which also waits for the firmware.
+		rerr := device.ResetThroughTransport(ctx, r.o.Host, r.o.Device)
+		if errors.Is(rerr, plugin.ErrNotSupported) {
+			return err
+		}
+		if rerr != nil {
+			return fmt.Errorf("provision: reset through the transport: %w (after: %w)", rerr, err)
+		}
 	}
 	r.rep.Recoveries++
-	dopt := r.o.Device
-	dopt.ExpectBoot = true
-	d, err = device.Open(ctx, r.o.Host, dopt)
-	if err != nil {
-		return err
+	d, err2 := device.Open(ctx, r.o.Host, dopt)
+	if err2 != nil {
+		if hung(err2) {
+			// Nothing answered before the reset and nothing after it: not a stuck board but
+			// no AT host at this port and speed; the first error says what was tried.
+			return fmt.Errorf("%w; not even after a reset: %v", err, err2)
+		}
+		return err2
 	}
 	r.dev = d
 	return nil

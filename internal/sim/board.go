@@ -820,9 +820,12 @@ func (b *Board) State(ctx context.Context) (State, error) {
 		if b.port != nil {
 			s.PTY = b.port.ptyPath()
 		}
-		if rx, ok := b.fw.rx().(*atHostRX); ok {
+		switch rx := b.fw.rx().(type) {
+		case *atHostRX:
 			s.RXPending = len(rx.buf)
 			s.RXInQuotes = rx.inQuote
+		case *shellRX:
+			s.RXPending = len(rx.buf)
 		}
 		b.w.mu.Lock()
 		s.Stats.TxBytes = b.w.sent

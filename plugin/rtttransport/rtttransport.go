@@ -161,13 +161,18 @@ func (c *conn) attach(ctx context.Context) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if !errors.Is(err, rtt.ErrNoControlBlock) {
-			return err
+		if errors.Is(err, rtt.ErrControlBlockCorrupted) || errors.Is(err, rtt.ErrMultipleControlBlocks) {
+			// There is no usable channel pair in the target's RAM.
+			return plugin.WithKind(fmt.Errorf("rtttransport: %w", err), plugin.ErrNotFound)
 		}
+		// Not found yet, or a scan cut by the attach deadline: try again until it runs out.
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return plugin.WithKind(fmt.Errorf("rtttransport: %w (is the firmware built with RTT and running?)", err), plugin.ErrNotFound)
+			if errors.Is(err, rtt.ErrNoControlBlock) {
+				return plugin.WithKind(fmt.Errorf("rtttransport: %w (is the firmware built with RTT and running?)", err), plugin.ErrNotFound)
+			}
+			return plugin.WithKind(fmt.Errorf("rtttransport: %w within %v (is the firmware built with RTT and running?); the last scan: %w", rtt.ErrNoControlBlock, c.o.attach, err), plugin.ErrNotFound)
 		}
 	}
 }
