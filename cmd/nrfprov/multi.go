@@ -8,7 +8,9 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/provision"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -197,6 +199,13 @@ func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) e
 			o.Device.Board, o.Device.Port = sn, ""
 			o.Device.AllowReserved = o.Device.AllowReserved || m.AllowReserved
 			o.Device.Log = a.log.WithField("board", sn)
+			if a.bf.traceWire {
+				o.Device.Trace = func(t time.Time, dir at.Direction, p []byte) {
+					outMu.Lock()
+					defer outMu.Unlock()
+					fmt.Fprintf(a.stderr, "[%s] wire %s %s %q\n", sn, t.Format("15:04:05.000000"), dir, p)
+				}
+			}
 			if resetArgv != nil {
 				o.Reset = commandResetter{argv: resetArgv, sn: sn, log: &prefixWriter{w: a.stderr, mu: &outMu, prefix: "[" + sn + "] "}}
 			}

@@ -389,7 +389,7 @@ func TestCLINeverHangs(t *testing.T) {
 	fails(t, 5, []string{"--port", p, "--modem-latency", "300ms", "list"}, "AT%CMNG=1", "no final result", "hint: ", "reset")
 	// Still hung: nothing answers at all now.
 	fails(t, 4, []string{"--port", p, "--modem-latency", "300ms", "imei"}, "no AT host", "stuck")
-	if err := b.Reset(ctx); err != nil {
+	if err := b.Reset(ctxT(t)); err != nil { // a fresh deadline: the commands above took their time
 		t.Fatal(err)
 	}
 	ok(t, "--port", p, "imei")

@@ -172,6 +172,16 @@ var faultRows = []faultRow{
 		want: []outcome{{5, "cannot reset it"}},
 	},
 	{
+		// The 5th command swallowed: the modem stops answering while nrfprov identifies it,
+		// before anything is written.
+		name:   "hang_while_identifying",
+		before: fault(sim.Fault{Kind: "hang", Count: 4}),
+		args: func(r *rig, m manifestFiles) []string {
+			return append([]string{"--modem-latency", "500ms"}, provisionArgs(r, m)...)
+		},
+		want: []outcome{{0, ""}},
+	},
+	{
 		name:     "reset_mid_write",
 		midWrite: true,
 		during: func(t *testing.T, r *rig, _ int) {

@@ -172,15 +172,18 @@ func (r *runner) run(ctx context.Context) (err error) {
 	defer r.dev.Close()
 	d := r.dev
 	r.emit(Event{Kind: EventIdentify, Message: "identifying the modem"})
-	fw, err := d.Store.FirmwareVersion(ctx)
+	fw, imei, err := r.identify(ctx)
+	if err != nil && hung(err) && r.o.MaxRecoveries > 0 {
+		// The board stopped answering before anything was written: reset once and ask again.
+		if rerr := r.recover(ctx, err); rerr != nil {
+			return rerr
+		}
+		fw, imei, err = r.identify(ctx)
+	}
 	if err != nil {
 		return err
 	}
 	r.fw = fw // a reset does not change the modem firmware: asked once per run
-	imei, err := d.Store.IMEI(ctx)
-	if err != nil {
-		return err
-	}
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
 
@@ -236,6 +239,16 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return r.verify(ctx, &last)
 	}
 	return r.verify(ctx, nil)
+}
+
+// identify asks the modem firmware version and the IMEI.
+func (r *runner) identify(ctx context.Context) (cmng.FirmwareVersion, string, error) {
+	fw, err := r.dev.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return fw, "", err
+	}
+	imei, err := r.dev.Store.IMEI(ctx)
+	return fw, imei, err
 }
 
 // goOffline takes the modem to CFUN=4 before the first change (unless told not to), remembering
