@@ -91,10 +91,11 @@ type faultRow struct {
 	na       map[string]string // backend → why the row does not apply there
 	midWrite bool              // the row acts while a write is on the wire (slow link on serial)
 	// before runs before nrfprov (inject the fault); args replaces the provision command line
-	// (after the link flags); during acts while nrfprov runs, once cond holds.
+	// (after the link flags); during acts while nrfprov runs (on mid-write rows, once a write
+	// is on the wire); its ctx ends when nrfprov does.
 	before func(t *testing.T, r *rig, m manifestFiles)
 	args   func(r *rig, m manifestFiles) []string
-	during func(t *testing.T, r *rig, pid int)
+	during func(ctx context.Context, t *testing.T, r *rig, pid int)
 	want   []outcome // any of these; the first is the usual one
 	// after puts the board back in working order beyond clear_faults (replug, flash back).
 	after func(t *testing.T, r *rig)
@@ -184,7 +185,7 @@ var faultRows = []faultRow{
 	{
 		name:     "reset_mid_write",
 		midWrite: true,
-		during: func(t *testing.T, r *rig, _ int) {
+		during: func(_ context.Context, t *testing.T, r *rig, _ int) {
 			if err := r.b.Reset(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +196,7 @@ var faultRows = []faultRow{
 		name:     "bytes_dropped",
 		na:       map[string]string{"rtt": naNoLine},
 		midWrite: true,
-		during: func(t *testing.T, r *rig, _ int) {
+		during: func(_ context.Context, t *testing.T, r *rig, _ int) {
 			// The board takes in what the host writes as it arrives; the fault applies to what
 			// comes next: the listing that checks this write (17 bytes), then 283 bytes into
 			// the next certificate's content, where a byte goes missing.
@@ -207,7 +208,7 @@ var faultRows = []faultRow{
 		name:     "bytes_corrupted",
 		na:       map[string]string{"rtt": naNoLine},
 		midWrite: true,
-		during: func(t *testing.T, r *rig, _ int) {
+		during: func(_ context.Context, t *testing.T, r *rig, _ int) {
 			inject(t, r.b, sim.Fault{Kind: "corrupt", Skip: 300, Count: 1, Seed: 3})
 		},
 		// A flipped bit that makes a quote or a line break ends the command early: ERROR.
@@ -225,12 +226,17 @@ var faultRows = []faultRow{
 	},
 	{
 		name: "urcs_between_lines",
-		during: func(t *testing.T, r *rig, _ int) {
+		during: func(ctx context.Context, t *testing.T, r *rig, _ int) {
 			// A notification whenever the modem is busy lands between the lines of the
 			// response it is preparing.
 			for range 6 {
-				waitState(t, r.b, func(st sim.State) bool { return st.Busy })
-				inject(t, r.b, sim.Fault{Kind: "urc", Text: "+CEREG: 2,\"76C1\",\"0102DA04\",7"})
+				if !pollState(ctx, r.b, func(st sim.State) bool { return st.Busy }) {
+					return // nrfprov is done
+				}
+				if err := r.b.InjectFault(ctx, sim.Fault{Kind: "urc", Text: "+CEREG: 2,\"76C1\",\"0102DA04\",7"}); err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
 			}
 		},
 		want: []outcome{{0, ""}},
@@ -311,7 +317,7 @@ var faultRows = []faultRow{
 	{
 		name:     "unplug_replug_mid_write",
 		midWrite: true,
-		during: func(t *testing.T, r *rig, _ int) {
+		during: func(_ context.Context, t *testing.T, r *rig, _ int) {
 			if err := r.b.Unplug(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -329,7 +335,7 @@ var faultRows = []faultRow{
 	{
 		name:     "transport_plugin_killed",
 		midWrite: true,
-		during: func(t *testing.T, r *rig, pid int) {
+		during: func(_ context.Context, t *testing.T, r *rig, pid int) {
 			child := pluginChild(t, pid)
 			if err := syscall.Kill(child, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -439,7 +445,7 @@ var faultRows = []faultRow{
 	{
 		name:     "nrfprov_sigkill_mid_write",
 		midWrite: true,
-		during: func(t *testing.T, r *rig, pid int) {
+		during: func(_ context.Context, t *testing.T, r *rig, pid int) {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -591,25 +597,33 @@ func runFaulted(t *testing.T, r *rig, row faultRow, args []string) cliResult {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	runCtx, runDone := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- cmd.Wait(); runDone() }()
 	acted := make(chan struct{})
 	go func() {
+		// Failures here are reported with t.Error (or end this goroutine through t.Fatal);
+		// the test goroutine waits for it before it goes on.
 		defer close(acted)
 		if row.midWrite {
 			// A certificate line is on its way: the AT host (or the shell) holds part of it.
-			if !pollState(ctx, r.b, func(st sim.State) bool { return st.RXPending > 200 }) {
+			if !pollState(runCtx, r.b, func(st sim.State) bool { return st.RXPending > 200 }) {
+				t.Error("nrfprov ended before a write was on the wire")
 				return
 			}
 		}
-		row.during(t, r, cmd.Process.Pid)
+		row.during(runCtx, t, r, cmd.Process.Pid)
 	}()
 	var err error
 	select {
 	case err = <-done:
 		<-acted
 	case <-ctx.Done():
+		<-acted
 		t.Fatalf("nrfprov %s did not end; stderr:\n%s", strings.Join(args, " "), errb.String())
+	}
+	if t.Failed() {
+		t.FailNow()
 	}
 	if ctx.Err() != nil {
 		t.Fatalf("nrfprov %s did not end by itself; stderr:\n%s", strings.Join(args, " "), errb.String())
@@ -636,13 +650,6 @@ func pollState(ctx context.Context, b *sim.Board, cond func(sim.State) bool) boo
 		}
 	}
 	return false
-}
-
-func waitState(t *testing.T, b *sim.Board, cond func(sim.State) bool) {
-	t.Helper()
-	if !pollState(ctxT(t), b, cond) {
-		t.Fatal("the board never reached the state the row waits for")
-	}
 }
 
 // pluginChild finds the transport plugin process nrfprov started.
