@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,6 +167,10 @@ func (c *conn) attach(ctx context.Context) error {
 			return plugin.WithKind(fmt.Errorf("rtttransport: %w", err), plugin.ErrNotFound)
 		}
 		// Not found yet, or a scan cut by the attach deadline: try again until it runs out.
+		// Anything else (the debugger went away) ends the attach now.
+		if !errors.Is(err, rtt.ErrNoControlBlock) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():
