@@ -30,5 +30,7 @@ for t in "${targets[@]}"; do
   pkg=$1 name=$2
   shift 2
   echo "fuzz: $name in $pkg for $duration"
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" "$@" "$pkg"
+  # A new interesting input is minimised for up to 60 s by default, with no progress shown
+  # meanwhile; a shorter bound keeps short runs fuzzing.
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${NRFPROV_FUZZ_MINIMIZE:-5s}" "$@" "$pkg"
 done
