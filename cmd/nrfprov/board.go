@@ -25,6 +25,7 @@ import (
 type boardFlags struct {
 	port          string
 	board         string
+	boards        []string // every --board given (provision and plan take several)
 	transport     string
 	baud          int
 	rtscts        bool
@@ -43,7 +44,7 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
 	f := &a.bf
 	pf.StringVar(&f.port, "port", "", "the board's port (a path for serial, host:port for tcp); default: the one connected board")
-	pf.StringVar(&f.board, "board", "", "select the board by its J-Link serial number (leading zeros optional)")
+	pf.Var(boardList{f}, "board", "select the board by its J-Link serial number (leading zeros optional); provision and plan take several (repeat it, or comma-separate)")
 	pf.StringVar(&f.transport, "transport", "serial", "transport plugin: serial, tcp, or any nrfprov-transport-<name>")
 	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: backend, up, down, poll, halt, channel, addr, search, gdb, rtt_port, require_reset; see docs/transport-plugins.md)")
 	pf.IntVar(&f.baud, "baud", serialio.DefaultBaud, "line speed in bit/s (8N1)")
@@ -60,6 +61,9 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 
 // withBoard opens the board, runs fn, and closes everything, also on error.
 func (a *app) withBoard(ctx context.Context, fn func(d *device.Device) error) error {
+	if err := a.singleBoard(); err != nil {
+		return err
+	}
 	host, _, err := a.host()
 	if err != nil {
 		return err
@@ -163,7 +167,10 @@ func parseType(s string) (cmng.Type, error) {
 func exitFor(err error) int {
 	var ue usageError
 	var me *cmng.ModemError
+	var bf errBoardsFailed
 	switch {
+	case errors.As(err, &bf):
+		return bf.code
 	case errors.Is(err, errLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
 	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight):
@@ -210,7 +217,7 @@ func boardHints(err error) []string {
 		hs = append(hs, "is the board connected and powered? `nrfprov ports` lists what is connected; --port <path> names a port directly")
 	}
 	if errors.Is(err, at.ErrNoATHost) {
-		hs = append(hs, "the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART)")
+		hs = append(hs, "the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
 	}
 	if errors.Is(err, at.ErrTimeout) && !errors.Is(err, cmng.ErrTruncated) {
 		hs = append(hs, "the board stopped answering; an AT host stuck inside quotes swallows everything until it is reset: reset the board and run again")

@@ -372,6 +372,11 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 	ctx := cmd.Context()
 	wf := pf.wf
 	runnerSet := cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
+	if a.multiBoard(pf) && (wf.atClient != "" || runnerSet) {
+		// One runner invocation names one probe: several boards would each need their own.
+		return usageError{errors.New("several boards with --flash-at-client or a flash runner are not supported yet: " +
+			"run nrfprov once per board, or use --reset-cmd with {sn} for recovery across boards")}
+	}
 	if wf.atClient == "" {
 		if wf.restoreApp != "" || wf.rf.buildDir != "" || wf.keepATClient {
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}

@@ -25,12 +25,14 @@ type provisionFlags struct {
 	resetCmd      string
 	maxRecoveries int
 	wf            workflowFlags // the flash workflow (flash.go)
+	all           bool          // every connected board (multi.go)
 }
 
 func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withApply bool) {
 	f := cmd.Flags()
 	f.StringVarP(&pf.manifest, "manifest", "m", "", "the manifest (YAML): credentials, line endings, prune, board defaults")
 	_ = cmd.MarkFlagRequired("manifest")
+	f.BoolVar(&pf.all, "all", false, "every connected board, concurrently (see also --board, repeatable)")
 	if withApply {
 		f.BoolVar(&pf.dryRun, "dry-run", false, "observe and plan, write nothing (same as `nrfprov plan`)")
 		f.StringVar(&pf.resetCmd, "reset-cmd", "", "command that resets the board when it hangs, e.g. \"nrfjprog --reset --snr {sn}\" ({sn}, {port} are replaced; no shell)")
@@ -84,6 +86,9 @@ reporting both outcomes: see docs/runners.md.`,
 // runProvision loads the manifest (every problem reported before the board is touched), runs,
 // renders progress and the report, and turns the worst outcome into the exit status.
 func (a *app) runProvision(ctx context.Context, command string, pf provisionFlags, reset provision.Resetter) error {
+	if a.multiBoard(pf) {
+		return a.runMulti(ctx, command, pf)
+	}
 	m, err := provision.Load(pf.manifest, os.LookupEnv)
 	if err != nil {
 		return usageError{err}

@@ -103,7 +103,8 @@ The control socket takes one JSON request per line and answers one JSON line:
   {"op":"flash","personality":"application"}   program another firmware and reset
   {"op":"flash","hex":"/path/to/image.hex"}    program a hex file; its strings decide the personality
   {"op":"fault","fault":{"kind":"hang"}}       inject a fault: drop, corrupt, urc, hang, slow,
-                                               truncate, power_off_warning, store_capacity, echo, noise
+                                               truncate, power_off_warning, store_capacity, echo, noise,
+                                               line_speed
   {"op":"clear_faults"}
   {"op":"unplug"} / {"op":"replug"}            USB cable out / in
   {"op":"state"}                               hashes and metadata, never credential contents

@@ -208,6 +208,33 @@ func (d *Device) Reset(ctx context.Context, kind string) error {
 	return plugin.Reset(ctx, d.conn, plugin.ResetRequest{Kind: kind})
 }
 
+// ResetThroughTransport resets a board that Open could not bring up (it answers nothing)
+// through the transport alone: start it, open the link, reset, close. It returns an error
+// matching plugin.ErrNotSupported when the transport cannot reset.
+func ResetThroughTransport(ctx context.Context, h *plugin.Host, o Options) error {
+	if o.Transport == "" {
+		o.Transport = "serial"
+	}
+	addr, err := resolveAddress(o)
+	if err != nil {
+		return err
+	}
+	client, err := h.Start(ctx, o.Transport)
+	if err != nil {
+		return err
+	}
+	defer client.Kill()
+	if !client.Info().Has(plugin.CapReset) {
+		return &plugin.NotSupportedError{Capability: plugin.CapReset}
+	}
+	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return plugin.Reset(ctx, conn, plugin.ResetRequest{})
+}
+
 // Close closes the link and stops the transport process.
 func (d *Device) Close() error {
 	err := d.conn.Close()

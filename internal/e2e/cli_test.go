@@ -40,7 +40,7 @@ func runNrfprov(t *testing.T, stdin string, args ...string) cliResult {
 	return runNrfprovEnv(t, nil, stdin, args...)
 }
 
-func runNrfprovEnv(t *testing.T, env []string, stdin string, args ...string) cliResult {
+func runNrfprovEnv(t testing.TB, env []string, stdin string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -95,7 +95,7 @@ type envelope struct {
 	Result  json.RawMessage `json:"result"`
 }
 
-func decode(t *testing.T, out, command string, v any) {
+func decode(t testing.TB, out, command string, v any) {
 	t.Helper()
 	var env envelope
 	if err := json.Unmarshal([]byte(out), &env); err != nil {
@@ -127,7 +127,7 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-func testCert(t *testing.T) string {
+func testCert(t testing.TB) string {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -387,7 +387,7 @@ func TestCLINeverHangs(t *testing.T) {
 	fails(t, 5, []string{"--port", p, "--modem-latency", "300ms", "list"}, "AT%CMNG=1", "no final result", "hint: ", "reset")
 	// Still hung: nothing answers at all now.
 	fails(t, 4, []string{"--port", p, "--modem-latency", "300ms", "imei"}, "no AT host", "stuck")
-	if err := b.Reset(ctxT(t)); err != nil {
+	if err := b.Reset(ctxT(t)); err != nil { // a fresh deadline: the commands above took their time
 		t.Fatal(err)
 	}
 	ok(t, "--port", p, "imei")

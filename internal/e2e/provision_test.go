@@ -41,7 +41,7 @@ type provisionReport struct {
 
 // credSet writes a manifest with a CA, a client certificate and a key for sec_tag tag, plus
 // extra YAML lines, and returns its path and the files' contents.
-func credSet(t *testing.T, tag uint32, lineEndings, extra string) (string, map[string]string) {
+func credSet(t testing.TB, tag uint32, lineEndings, extra string) (string, map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{

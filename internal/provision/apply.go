@@ -172,15 +172,18 @@ func (r *runner) run(ctx context.Context) (err error) {
 	defer r.dev.Close()
 	d := r.dev
 	r.emit(Event{Kind: EventIdentify, Message: "identifying the modem"})
-	fw, err := d.Store.FirmwareVersion(ctx)
+	fw, imei, err := r.identify(ctx)
+	if err != nil && hung(err) && r.o.MaxRecoveries > 0 {
+		// The board stopped answering before anything was written: reset once and ask again.
+		if rerr := r.recover(ctx, err); rerr != nil {
+			return rerr
+		}
+		fw, imei, err = r.identify(ctx)
+	}
 	if err != nil {
 		return err
 	}
 	r.fw = fw // a reset does not change the modem firmware: asked once per run
-	imei, err := d.Store.IMEI(ctx)
-	if err != nil {
-		return err
-	}
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
 
@@ -238,6 +241,16 @@ func (r *runner) run(ctx context.Context) (err error) {
 	return r.verify(ctx, nil)
 }
 
+// identify asks the modem firmware version and the IMEI.
+func (r *runner) identify(ctx context.Context) (cmng.FirmwareVersion, string, error) {
+	fw, err := r.dev.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return fw, "", err
+	}
+	imei, err := r.dev.Store.IMEI(ctx)
+	return fw, imei, err
+}
+
 // goOffline takes the modem to CFUN=4 before the first change (unless told not to), remembering
 // the mode to restore.
 func (r *runner) goOffline(ctx context.Context) error {
@@ -268,19 +281,35 @@ func (r *runner) connect(ctx context.Context) error {
 		r.dev = d
 		return nil
 	}
-	if !hung(err) || r.o.Reset == nil {
+	if !hung(err) {
 		return err
 	}
+	dopt := r.o.Device
 	r.emit(Event{Kind: EventRecover, Message: "the board answers nothing: resetting it"})
-	if rerr := r.o.Reset.Reset(ctx); rerr != nil {
-		return fmt.Errorf("provision: reset: %w (after: %w)", rerr, err)
+	if r.o.Reset != nil {
+		if rerr := r.o.Reset.Reset(ctx); rerr != nil {
+			return fmt.Errorf("provision: reset: %w (after: %w)", rerr, err)
+		}
+		dopt.ExpectBoot = true
+	} else {
+		// The transport's own reset (a debugger's), which also waits for the firmware.
+		rerr := device.ResetThroughTransport(ctx, r.o.Host, r.o.Device)
+		if errors.Is(rerr, plugin.ErrNotSupported) {
+			return err
+		}
+		if rerr != nil {
+			return fmt.Errorf("provision: reset through the transport: %w (after: %w)", rerr, err)
+		}
 	}
 	r.rep.Recoveries++
-	dopt := r.o.Device
-	dopt.ExpectBoot = true
-	d, err = device.Open(ctx, r.o.Host, dopt)
-	if err != nil {
-		return err
+	d, err2 := device.Open(ctx, r.o.Host, dopt)
+	if err2 != nil {
+		if hung(err2) {
+			// Nothing answered before the reset and nothing after it: not a stuck board but
+			// no AT host at this port and speed; the first error says what was tried.
+			return fmt.Errorf("%w; not even after a reset: %v", err, err2)
+		}
+		return err2
 	}
 	r.dev = d
 	return nil

@@ -222,6 +222,7 @@ type Stats struct {
 	Boots         uint64 `json:"boots"`
 	HungCommands  uint64 `json:"hung_commands"`
 	OverflowBytes uint64 `json:"overflow_bytes"`
+	GarbledBytes  uint64 `json:"garbled_by_line_speed,omitempty"`
 	RTTDownBytes  uint64 `json:"rtt_down_bytes,omitempty"`
 	RTTUpBytes    uint64 `json:"rtt_up_bytes,omitempty"`
 	RTTUpDropped  uint64 `json:"rtt_up_dropped,omitempty"`
@@ -543,6 +544,7 @@ func (b *Board) receive(port *vcom, data []byte, at time.Time) {
 		// The shell reads RTT, nothing reads the UART.
 		return
 	}
+	data = b.checkLineSpeed(port, data)
 	data = b.faults.input(data)
 	b.stats.RxBytes += uint64(len(data))
 	for _, c := range data {
@@ -865,9 +867,12 @@ func (b *Board) State(ctx context.Context) (State, error) {
 		if b.port != nil {
 			s.PTY = b.port.ptyPath()
 		}
-		if rx, ok := b.fw.rx().(*atHostRX); ok {
+		switch rx := b.fw.rx().(type) {
+		case *atHostRX:
 			s.RXPending = len(rx.buf)
 			s.RXInQuotes = rx.inQuote
+		case *shellRX:
+			s.RXPending = len(rx.buf)
 		}
 		b.w.mu.Lock()
 		s.Stats.TxBytes = b.w.sent

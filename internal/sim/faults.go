@@ -28,6 +28,9 @@ import (
 //     0 = no limit).
 //   - "echo": Enabled makes the device echo every received byte.
 //   - "noise": Count random bytes are written before the banner of the next boot.
+//   - "line_speed": Enabled makes the board honour the line speed the host set on the port: when
+//     it differs from the board's baud rate, every byte is garbled both ways (a host at the
+//     wrong baud rate sees no answer it can read, and the board no command).
 type Fault struct {
 	Kind        string  `json:"kind"`
 	Dir         string  `json:"dir,omitempty"`
@@ -56,6 +59,10 @@ type faultState struct {
 	noise        []byte
 	urcs         []string
 	stats        *Stats
+
+	// line_speed (under mu): whether to compare, and what the host's last received bytes showed.
+	lineSpeed     bool
+	speedMismatch bool
 }
 
 func (f *faultState) input(p []byte) []byte {
@@ -78,6 +85,9 @@ func (f *faultState) input(p []byte) []byte {
 func (f *faultState) output(p []byte) []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.speedMismatch {
+		p = garble(p)
+	}
 	if f.out == nil {
 		return p
 	}
@@ -188,6 +198,11 @@ func (b *Board) inject(ft Fault) error {
 		b.modem.capacity = ft.Count
 	case "echo":
 		f.echo = ft.Enabled
+	case "line_speed":
+		f.mu.Lock()
+		f.lineSpeed = ft.Enabled
+		f.speedMismatch = false
+		f.mu.Unlock()
 	case "noise":
 		if ft.Count <= 0 || ft.Count > 1<<16 {
 			return fmt.Errorf("sim: fault noise: count must be 1..65536")
@@ -208,6 +223,7 @@ func (b *Board) ClearFaults(ctx context.Context) error {
 		f := &b.faults
 		f.mu.Lock()
 		f.in, f.out = nil, nil
+		f.lineSpeed, f.speedMismatch = false, false
 		f.mu.Unlock()
 		f.active = nil
 		f.hangAfter = -1

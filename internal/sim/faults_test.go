@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.bug.st/serial"
+
 	"github.com/nrfprov/nrfprov/internal/sim"
 )
 
@@ -523,4 +525,34 @@ func TestFaultBusyWindowLoss(t *testing.T) {
 		a2Want(t, b, h, "", "ERROR\r\n") // the line "AT+CG"
 		a2Want(t, b, h, "AT", "OK\r\n")
 	})
+}
+
+// TestFaultLineSpeed: with line_speed on, a host whose port is set to another baud rate than
+// the board's garbles every byte both ways: no command reaches the modem and nothing the board
+// sends is readable. Set to the right rate, the host's next line carries the garbage (ERROR) and
+// the one after works.
+func TestFaultLineSpeed(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{})
+	h := openHost(t, b.VCOM0(), 9600)
+	h.bootATClient()
+	b.fault(sim.Fault{Kind: "line_speed", Enabled: true})
+	before := b.state()
+	h.write("AT+CFUN?\r")
+	st := b.waitIdle(h.sent)
+	if st.Stats.Commands != before.Stats.Commands || st.Stats.GarbledBytes != 9 {
+		t.Fatalf("at the wrong speed: %d commands ran, %d bytes garbled; want none and 9", st.Stats.Commands-before.Stats.Commands, st.Stats.GarbledBytes)
+	}
+	b.fault(sim.Fault{Kind: "urc", Text: "+CEREG: 2"})
+	got := h.expect(string([]byte{('\n' ^ 0x55) | 0x80}))
+	for _, c := range []byte(got) {
+		if c < 0x80 {
+			t.Fatalf("the host read %q at the wrong speed; want only garbage", got)
+		}
+	}
+	if err := h.p.SetMode(&serial.Mode{BaudRate: 115200}); err != nil {
+		t.Fatal(err)
+	}
+	a2Want(t, b, h, "AT", "ERROR\r\n")
+	a2Want(t, b, h, "AT+CFUN?", "+CFUN: 0\r\nOK\r\n")
 }

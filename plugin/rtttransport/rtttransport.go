@@ -216,10 +216,15 @@ func (c *conn) attach(parent context.Context) error {
 			c.mu.Unlock()
 			return nil
 		}
+		if errors.Is(err, rtt.ErrControlBlockCorrupted) || errors.Is(err, rtt.ErrMultipleControlBlocks) {
+			// There is no usable channel pair in the target's RAM.
+			return plugin.WithKind(fmt.Errorf("rtttransport: %w", err), plugin.ErrNotFound)
+		}
 		if errors.Is(err, rtt.ErrNoControlBlock) {
 			notFound = err
 		} else if !expired() {
-			// A real failure, not the attach time running out in the middle of a scan.
+			// A real failure (the debugger went away), not the attach time running out in
+			// the middle of a scan.
 			return err
 		}
 		select {
@@ -228,7 +233,8 @@ func (c *conn) attach(parent context.Context) error {
 		}
 		if expired() {
 			if notFound == nil { // the first scan did not finish in time
-				notFound = err
+				return plugin.WithKind(fmt.Errorf("rtttransport: %w within %v (is the firmware built with RTT and running?); the last scan: %w",
+					rtt.ErrNoControlBlock, c.o.attach, err), plugin.ErrNotFound)
 			}
 			return plugin.WithKind(fmt.Errorf("rtttransport: no control block within %v: %w (is the firmware built with RTT and running?)", c.o.attach, notFound), plugin.ErrNotFound)
 		}

@@ -1,0 +1,38 @@
+package main
+
+import "testing"
+
+func TestMultiExit(t *testing.T) {
+	for _, c := range []struct {
+		codes []int
+		want  int
+	}{
+		{[]int{0, 0, 0}, 0},
+		{[]int{0, 6, 0}, 6},
+		{[]int{6, 0, 6}, 6},
+		{[]int{10, 0}, 10},
+		{[]int{6, 0, 4}, exitMixed},
+		{[]int{130, 130}, 130},
+		{nil, 0},
+	} {
+		if got := multiExit(c.codes); got != c.want {
+			t.Errorf("multiExit(%v) = %d, want %d", c.codes, got, c.want)
+		}
+	}
+}
+
+func TestBoardListFlag(t *testing.T) {
+	var f boardFlags
+	v := boardList{&f}
+	for _, s := range []string{"960000001", "000960000002, 960000003"} {
+		if err := v.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.board != "960000001" || len(f.boards) != 3 || f.boards[2] != "960000003" || v.String() != "960000001,000960000002,960000003" {
+		t.Fatalf("board %q boards %q", f.board, f.boards)
+	}
+	if err := v.Set("1,,2"); err == nil {
+		t.Fatal("an empty serial number was accepted")
+	}
+}

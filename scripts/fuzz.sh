@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a while, one target per `go test` invocation (Go fuzzes one target
+# at a time). Usage: scripts/fuzz.sh [duration per target, default 1m] [extra go test flags...]
+#
+# A crash leaves its input under the package's testdata/fuzz/<Target>/; commit it with the fix:
+# from then on it runs as a regression test in every `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-1m}"
+shift || true
+
+# package and target, one per line: keep in step with the Fuzz functions (scripts/fuzz.sh -l lists them).
+targets=(
+  "./internal/at FuzzSplitter"
+  "./internal/at FuzzParseFinal"
+  "./internal/cmng FuzzParseList"
+  "./internal/cmng FuzzParseRead"
+  "./internal/provision FuzzParse"
+  "./rtt FuzzParseControlBlock"
+  "./rtt/gdb FuzzReadPacket"
+)
+
+if [ "$duration" = "-l" ]; then
+  printf '%s\n' "${targets[@]}"
+  exit 0
+fi
+
+for t in "${targets[@]}"; do
+  set -- $t "$@"
+  pkg=$1 name=$2
+  shift 2
+  echo "fuzz: $name in $pkg for $duration"
+  # A new interesting input is minimised for up to 60 s by default, with no progress shown
+  # meanwhile; a shorter bound keeps short runs fuzzing.
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$duration" -fuzzminimizetime "${NRFPROV_FUZZ_MINIMIZE:-5s}" "$@" "$pkg"
+done
