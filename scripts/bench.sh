@@ -47,6 +47,10 @@ bench ./internal/e2e 'Provision$' 3x
 bench ./internal/e2e 'Provision16Boards$' 1x
 bench ./internal/e2e 'RTTDownOnVirtualBoard$' 3x
 bench ./rtt 'DownWriteThroughput$' 5x
+bench ./internal/e2e 'ProvisionOverRTTBackends$' 2x
+if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
+	bench ./internal/qemutest 'QEMURTTDown$' 3x
+fi
 [ -n "$raw" ] && cp "$out" "$raw"
 
 # metric BENCH UNIT: the value a benchmark reported for a unit (first match; "-" if none).
@@ -70,11 +74,15 @@ row "write 1.9 KB certificate vs wire time" "$(metric BenchmarkWriteCertificate 
 row "AT round trip p50 (µs), plugin vs in-process" "$(metric BenchmarkATRoundTrip plugin-p50-µs)" "$(metric BenchmarkATRoundTrip inproc-p50-µs)" "$(metric BenchmarkATRoundTrip p50-ratio)" "added ≤ 1000 µs"
 row "bulk read (MB/s), plugin vs in-process" "$(metric BenchmarkBulkRead plugin-MB/s)" "$(metric BenchmarkBulkRead inproc-MB/s)" "$(metric BenchmarkBulkRead throughput-ratio)" "plugin ≫ UART"
 row "start to first byte on the wire (ms)" "$(metric BenchmarkStartToFirstByte nrfprov-ms)" "$(metric BenchmarkStartToFirstByte floor-ms)" "$(metric BenchmarkStartToFirstByte ratio)" "-"
-row "16 boards at once vs 1 (provision wall time)" "$(metric BenchmarkProvision16Boards boards16-ms)" "$(metric BenchmarkProvision16Boards board1-ms)" "$(metric BenchmarkProvision16Boards ratio)" "≤ 1.30"
+row "16 boards at once vs 1 (provision wall time, ms)" "$(metric BenchmarkProvision16Boards sixteen_ms)" "$(metric BenchmarkProvision16Boards one_ms)" "$(metric BenchmarkProvision16Boards ratio_16_vs_1)" "≤ 1.30"
+row "16 boards: what host CPU alone forces" "$(metric BenchmarkProvision16Boards cpu_ms_per_board) ms CPU/board" "-" "$(metric BenchmarkProvision16Boards cpu_floor_ratio)" "-"
+row "provision over RTT, J-Link telnet vs GDB (ms)" "$(metric BenchmarkProvisionOverRTTBackends jlink_ms)" "$(metric BenchmarkProvisionOverRTTBackends gdb_ms)" "$(metric BenchmarkProvisionOverRTTBackends jlink_vs_gdb)" "≈ 1.00"
+row "provision over RTT, OpenOCD vs GDB (ms)" "$(metric BenchmarkProvisionOverRTTBackends openocd_ms)" "$(metric BenchmarkProvisionOverRTTBackends gdb_ms)" "$(metric BenchmarkProvisionOverRTTBackends openocd_vs_gdb)" "≈ 1.00"
 row "RTT down, virtual board over GDB, 16 B, 10 ms poll (B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=10ms B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=10ms floor-B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=10ms ratio)" "≥ 0.90"
 row "RTT down, virtual board over GDB, 32 B, 10 ms poll (B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=32/poll=10ms B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=32/poll=10ms floor-B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=32/poll=10ms ratio)" "≥ 0.90"
 row "RTT down, virtual board over GDB, 16 B, 2 ms poll (B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=2ms B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=2ms floor-B/s)" "$(metric BenchmarkRTTDownOnVirtualBoard/size=16/poll=2ms ratio)" "-"
 row "RTT down, engine in-process, 10 ms poll (B/s)" "$(metric BenchmarkDownWriteThroughput/target=10ms/writer=1ms B/s)" "$(metric BenchmarkDownWriteThroughput/target=10ms/writer=1ms floor-B/s)" "$(metric BenchmarkDownWriteThroughput/target=10ms/writer=1ms ratio)" "≥ 0.90"
+row "RTT down through QEMU's gdbstub, halt per access (B/s)" "$(metric BenchmarkQEMURTTDown B/s)" "one halted RAM write" "$(metric BenchmarkQEMURTTDown x_floor)" "-"
 
 if [ "$md" = 1 ]; then
 	echo "| metric | measured | floor or baseline | ratio | target |"
