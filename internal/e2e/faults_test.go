@@ -31,15 +31,20 @@ import (
 // claims verified or kept differs from what the board holds; then, with the fault cleared, a
 // re-run converges and the board holds exactly the manifest's bytes.
 
-// backend is one way nrfprov reaches a board. Adding a transport is one entry here.
+// backend is one way nrfprov reaches a board. Adding a transport is one entry here. Backends
+// of one family (the rtt transport's gdb, jlink and openocd) share a column of docs/faults.md
+// and the rows' n/a entries.
 type backend struct {
-	name  string
-	start func(t *testing.T, row faultRow, sn string) *rig
+	name   string
+	family string
+	start  func(t *testing.T, row faultRow, sn string) *rig
 }
 
 var faultBackends = []backend{
-	{"serial", startSerialRig},
-	{"rtt", startRTTRig},
+	{"serial", "serial", startSerialRig},
+	{"rtt", "rtt", startRTTRig},
+	{"rtt-jlink", "rtt", startRTTJLinkRig},
+	{"rtt-openocd", "rtt", startRTTOpenOCDRig},
 }
 
 // rig is a board under test and how nrfprov reaches and resets it.
@@ -76,6 +81,31 @@ func startRTTRig(t *testing.T, row faultRow, sn string) *rig {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return &rig{b: b, backend: "rtt", link: []string{"--transport", "rtt", "--port", srv.Addr()}, crlf: true, gdbAddr: srv.Addr()}
+}
+
+// startRTTJLinkRig reaches the board through J-Link's RTT telnet server, resetting it through
+// the GDB server of the same J-Link session (gdb=).
+func startRTTJLinkRig(t *testing.T, row faultRow, sn string) *rig {
+	r := startRTTRig(t, row, sn)
+	tel, err := sim.ServeRTTTelnet(r.b, sim.TelnetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tel.Close() })
+	r.link = []string{"--transport", "rtt", "--port", "jlink://" + tel.Addr(), "--transport-opt", "gdb=" + r.gdbAddr}
+	return r
+}
+
+// startRTTOpenOCDRig reaches the board through OpenOCD's Tcl port and RTT server.
+func startRTTOpenOCDRig(t *testing.T, row faultRow, sn string) *rig {
+	r := startRTTRig(t, row, sn)
+	ocd, err := sim.ServeOpenOCD(r.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ocd.Close() })
+	r.link = []string{"--transport", "rtt", "--port", "openocd://" + ocd.Addr()}
+	return r
 }
 
 // outcome is what a faulted run may end in: an exit code and what stderr must say.
@@ -428,7 +458,9 @@ var faultRows = []faultRow{
 				t.Fatal(err)
 			}
 		},
-		want: []outcome{{4, "corrupted"}},
+		// The engine (gdb) names the bad descriptor; a probe's own RTT server (J-Link, OpenOCD)
+		// moves no bytes from it, so nothing answers.
+		want: []outcome{{4, "corrupted"}, {4, "no AT host answers"}},
 		// A warm reset keeps a control block whose ID is intact (STRONG_CHECK): power cycle.
 		after: func(t *testing.T, r *rig) {
 			if err := r.b.Unplug(ctxT(t)); err != nil {
@@ -459,7 +491,7 @@ func TestFaultMatrix(t *testing.T) {
 	t.Parallel()
 	for i, row := range faultRows {
 		for j, be := range faultBackends {
-			if _, na := row.na[be.name]; na {
+			if _, na := row.na[be.family]; na {
 				// The row has no meaning over this transport; docs/faults.md says n/a and why
 				// (TestFaultDocMatchesMatrix keeps the two in step).
 				continue
@@ -764,8 +796,8 @@ func TestFaultDocMatchesMatrix(t *testing.T) {
 		col[strings.ToLower(h)] = i
 	}
 	for _, be := range faultBackends {
-		if _, ok := col[be.name]; !ok {
-			t.Fatalf("docs/faults.md has no %q column: %v", be.name, header)
+		if _, ok := col[be.family]; !ok {
+			t.Fatalf("docs/faults.md has no %q column: %v", be.family, header)
 		}
 	}
 	var names []string
@@ -781,8 +813,8 @@ func TestFaultDocMatchesMatrix(t *testing.T) {
 	}
 	for i, r := range faultRows {
 		for _, be := range faultBackends {
-			cell := docRows[i][col[be.name]]
-			_, na := r.na[be.name]
+			cell := docRows[i][col[be.family]]
+			_, na := r.na[be.family]
 			if docNA := strings.HasPrefix(strings.ToLower(cell), "n/a"); docNA != na {
 				t.Errorf("%s over %s: doc says %q, test n/a = %v", r.name, be.name, cell, na)
 			}

@@ -221,8 +221,14 @@ func (p *probeConn) run(stop <-chan struct{}, initial []byte) {
 			return
 		}
 		var out []byte
+		gone := false
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 		err := p.b.call(ctx, func() error {
+			// A board unplugged (its USB, and with it the on-board debugger, gone) ends the
+			// debug session, and the server closes the connection (rtt §2.1).
+			if gone = p.b.ram != nil && !p.b.powered; gone {
+				return nil
+			}
 			p.withState(func(st *probeState) {
 				var took int
 				out, took = p.b.probeStep(st, pending)
@@ -231,7 +237,7 @@ func (p *probeConn) run(stop <-chan struct{}, initial []byte) {
 			return nil
 		})
 		cancel()
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		if gone || (err != nil && !errors.Is(err, context.DeadlineExceeded)) {
 			return
 		}
 		if len(out) > 0 {
