@@ -54,14 +54,21 @@ func runNrfprovEnv(t testing.TB, env []string, stdin string, args ...string) cli
 	if ctx.Err() != nil {
 		t.Fatalf("nrfprov %s did not end by itself; stderr:\n%s", strings.Join(args, " "), errb.String())
 	}
-	code := 0
+	return cliResult{out.String(), errb.String(), exitCode(t, err)}
+}
+
+// exitCode is the exit status of a finished process: 0, its code, or a test failure when it
+// could not run at all.
+func exitCode(t testing.TB, err error) int {
+	t.Helper()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
+		return ee.ExitCode()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return cliResult{out.String(), errb.String(), code}
+	return 0
 }
 
 // ok runs nrfprov and requires success.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -660,14 +659,7 @@ func runFaulted(t *testing.T, r *rig, row faultRow, args []string) cliResult {
 	if ctx.Err() != nil {
 		t.Fatalf("nrfprov %s did not end by itself; stderr:\n%s", strings.Join(args, " "), errb.String())
 	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return cliResult{out.String(), errb.String(), code}
+	return cliResult{out.String(), errb.String(), exitCode(t, err)}
 }
 
 // pollState polls the board until cond holds or ctx ends.
