@@ -61,7 +61,7 @@ func splitAddress(addr, option string) (backend, hostport string, err error) {
 
 // backendOptions are the options each backend takes (on top of backend and require_reset).
 var backendOptions = map[string][]string{
-	backendGDB:     {"up", "down", "poll", "halt"},
+	backendGDB:     {"up", "down", "poll", "halt", "reset"},
 	backendJLink:   {"channel", "addr", "search", "gdb"},
 	backendOpenOCD: {"channel", "search", "poll", "rtt_port"},
 }

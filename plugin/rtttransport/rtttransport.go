@@ -66,10 +66,11 @@ type options struct {
 	poll     time.Duration
 	halt     gdb.HaltMode
 	attach   time.Duration
+	reset    string // the monitor command that resets the target
 }
 
 func parseOptions(in map[string]string) (options, error) {
-	o := options{up: rtt.Index(0), down: rtt.Index(0), poll: 2 * time.Millisecond, attach: 5 * time.Second}
+	o := options{up: rtt.Index(0), down: rtt.Index(0), poll: 2 * time.Millisecond, attach: 5 * time.Second, reset: "reset"}
 	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v := in[k]
 		switch k {
@@ -89,8 +90,15 @@ func parseOptions(in map[string]string) (options, error) {
 				return o, err
 			}
 			o.halt = h
+		case "reset":
+			// JLinkGDBServer, OpenOCD and pyOCD reset with "monitor reset"; QEMU's gdbstub
+			// with "monitor system_reset".
+			if strings.TrimSpace(v) == "" || strings.ContainsAny(v, "\r\n") {
+				return o, fmt.Errorf("rtttransport: option reset=%q: want the debugger's monitor command for a reset, such as system_reset (QEMU): %w", v, plugin.ErrInvalidArgument)
+			}
+			o.reset = strings.TrimSpace(v)
 		default:
-			return o, fmt.Errorf("rtttransport: unknown option %q (known: up, down, poll, halt): %w", k, plugin.ErrInvalidArgument)
+			return o, fmt.Errorf("rtttransport: unknown option %q (known: up, down, poll, halt, reset): %w", k, plugin.ErrInvalidArgument)
 		}
 	}
 	return o, nil
@@ -316,10 +324,10 @@ func (c *conn) Close() error {
 	return c.gdb.Close()
 }
 
-// Reset implements plugin.Resetter: "monitor reset" through the debugger, then find the
-// control block again (a reset may move or re-initialise it).
+// Reset implements plugin.Resetter: "monitor reset" (or the reset= option's command) through
+// the debugger, then find the control block again (a reset may move or re-initialise it).
 func (c *conn) Reset(ctx context.Context, req plugin.ResetRequest) error {
-	cmd := "reset"
+	cmd := c.o.reset
 	if req.Kind != "" && req.Kind != "system" {
 		return fmt.Errorf("rtttransport: reset kind %q: only system resets go through the debugger: %w", req.Kind, plugin.ErrInvalidArgument)
 	}

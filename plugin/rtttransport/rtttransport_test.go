@@ -30,3 +30,23 @@ func TestHaltOption(t *testing.T) {
 		}
 	}
 }
+
+// TestResetOption: reset= names the debugger's monitor command for a reset ("reset" unless
+// given; QEMU's is system_reset); an empty or multi-line command is refused before any
+// connection.
+func TestResetOption(t *testing.T) {
+	if o, err := parseOptions(nil); err != nil || o.reset != "reset" {
+		t.Errorf("default: %q %v", o.reset, err)
+	}
+	if o, err := parseOptions(map[string]string{"reset": "system_reset"}); err != nil || o.reset != "system_reset" {
+		t.Errorf("reset=system_reset: %q %v", o.reset, err)
+	}
+	for _, bad := range []string{"", "  ", "reset\nhalt"} {
+		if _, err := parseOptions(map[string]string{"reset": bad}); !errors.Is(err, plugin.ErrInvalidArgument) {
+			t.Errorf("reset=%q: %v, want an invalid-argument error", bad, err)
+		}
+	}
+	if err := checkOptions(backendOpenOCD, map[string]string{"reset": "system_reset"}); !errors.Is(err, plugin.ErrInvalidArgument) {
+		t.Errorf("reset= on the openocd backend: %v, want refused", err)
+	}
+}
