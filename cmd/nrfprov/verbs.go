@@ -414,8 +414,71 @@ func (a *app) newIMEICmd() *cobra.Command {
 	return a.newValueCmd("imei", "Print the modem's IMEI", (*cmng.Store).IMEI)
 }
 
+type attokenResult struct {
+	Value   string            `json:"value"`
+	Decoded *cmng.AttestToken `json:"decoded,omitempty"`
+	// FirmwareMatches: the token's firmware UUID is the one %XMODEMUUID reports.
+	FirmwareMatches *bool `json:"firmware_uuid_matches,omitempty"`
+}
+
+func (r attokenResult) text(w io.Writer) {
+	if r.Decoded == nil {
+		fmt.Fprintln(w, r.Value)
+		return
+	}
+	t := r.Decoded
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "token\t%s\n", r.Value)
+	fmt.Fprintf(tw, "message type\t%d\n", t.MessageType)
+	fmt.Fprintf(tw, "device UUID\t%s\n", t.DeviceUUID)
+	fmt.Fprintf(tw, "device type\t%d\n", t.DeviceType)
+	match := "does NOT match %XMODEMUUID"
+	if r.FirmwareMatches != nil && *r.FirmwareMatches {
+		match = "matches %XMODEMUUID"
+	}
+	fmt.Fprintf(tw, "firmware UUID\t%s (%s)\n", t.FirmwareUUID, match)
+	if t.Challenge != "" {
+		fmt.Fprintf(tw, "challenge\t%s\n", t.Challenge)
+	}
+	fmt.Fprintf(tw, "signature\t%d bytes (COSE_Sign1 by the device identity key; nRF Cloud verifies it)\n", t.SignatureBytes)
+	tw.Flush()
+}
+
 func (a *app) newAttokenCmd() *cobra.Command {
-	return a.newValueCmd("attoken", "Print the modem's attestation token (%ATTESTTOKEN, mfw 1.3 and later)", (*cmng.Store).AttestToken)
+	var decode bool
+	cmd := &cobra.Command{
+		Use:   "attoken",
+		Short: "Print the modem's attestation token (%ATTESTTOKEN, mfw 1.3 and later)",
+		Long: `Print the modem's attestation token (%ATTESTTOKEN, mfw 1.3 and later): the text nRF Cloud
+takes to claim the device. --decode also shows what it says (device UUID, device type, modem
+firmware UUID, checked against %XMODEMUUID); its signature can only be checked by whoever knows
+the device's identity key.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			return a.withBoard(ctx, func(d *device.Device) error {
+				tok, err := d.Store.AttestToken(ctx)
+				if err != nil {
+					return err
+				}
+				r := attokenResult{Value: tok}
+				if decode {
+					if r.Decoded, err = cmng.ParseAttestToken(tok); err != nil {
+						return err
+					}
+					fw, err := d.Store.ModemUUID(ctx)
+					if err != nil {
+						return err
+					}
+					m := strings.EqualFold(fw, r.Decoded.FirmwareUUID)
+					r.FirmwareMatches = &m
+				}
+				return a.print("attoken", r)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&decode, "decode", false, "also decode the token and check its firmware UUID against %XMODEMUUID")
+	return cmd
 }
 
 // --- generate

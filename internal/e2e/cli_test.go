@@ -168,6 +168,7 @@ func TestCLIEveryVerb(t *testing.T) {
 				FW         string `json:"modem_firmware"`
 				RealHashes bool   `json:"real_hashes"`
 				IMEI       string `json:"imei"`
+				ModemUUID  string `json:"modem_uuid"`
 				CFUN       int    `json:"cfun"`
 				D          string `json:"dialect"`
 				T          string `json:"terminator"`
@@ -225,8 +226,28 @@ func TestCLIEveryVerb(t *testing.T) {
 				if tok := strings.TrimSpace(ok(t, args("attoken")...)); !regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`).MatchString(tok) {
 					t.Fatalf("attoken %q", tok)
 				}
+				// Decoded, the token names the device the %KEYGEN answer names, and the modem
+				// firmware build %XMODEMUUID reports.
+				var att struct {
+					Decoded struct {
+						DeviceUUID   string `json:"device_uuid"`
+						FirmwareUUID string `json:"firmware_uuid"`
+						DeviceType   int    `json:"device_type"`
+					} `json:"decoded"`
+					FirmwareMatches bool `json:"firmware_uuid_matches"`
+				}
+				decode(t, ok(t, args("attoken", "--decode", "--json")...), "attoken", &att)
+				if !att.FirmwareMatches || !strings.EqualFold(att.Decoded.FirmwareUUID, info.ModemUUID) || att.Decoded.DeviceType <= 0 {
+					t.Fatalf("attoken --decode: %+v, info's modem UUID %s", att, info.ModemUUID)
+				}
 				out := filepath.Join(t.TempDir(), "csr.pem")
-				ok(t, args("generate", "7", "--attributes", "O=nrfprov,CN=e2e", "--out", out)...)
+				var gen struct {
+					DeviceUUID string `json:"device_uuid"`
+				}
+				decode(t, ok(t, args("generate", "7", "--attributes", "O=nrfprov,CN=e2e", "--out", out, "--json")...), "generate", &gen)
+				if gen.DeviceUUID == "" || gen.DeviceUUID != att.Decoded.DeviceUUID {
+					t.Fatalf("the token's device UUID %q, %%KEYGEN's %q", att.Decoded.DeviceUUID, gen.DeviceUUID)
+				}
 				raw, err := os.ReadFile(out)
 				if err != nil {
 					t.Fatal(err)
