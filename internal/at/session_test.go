@@ -389,3 +389,22 @@ func TestShellSecretsAndLongLines(t *testing.T) {
 		t.Fatalf("3 KB write through the shell: %v", err)
 	}
 }
+
+// TestDetectWhileBooting: a board reset just before detection drops the first probe while its
+// AT host starts, then prints "Ready"; Detect asks again instead of declaring no AT host.
+func TestDetectWhileBooting(t *testing.T) {
+	t.Parallel()
+	b := board(t, sim.BoardConfig{ReadyDelay: 150 * time.Millisecond})
+	s, _, tr := session(t, b, at.Config{})
+	ctx := ctxT(t)
+	if err := b.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Detect(ctx, 300*time.Millisecond)
+	if err != nil || got != (at.Detected{Dialect: at.Raw, Terminator: at.TermCR}) {
+		t.Fatalf("detect while booting: %+v, %v\ntrace:\n%s", got, err, tr)
+	}
+	if !strings.Contains(tr.String(), "Ready") {
+		t.Fatalf("the probe did not meet the boot (no Ready in the trace):\n%s", tr)
+	}
+}

@@ -73,6 +73,10 @@ func (s *Session) Sync(ctx context.Context, o SyncOptions) error {
 	return fmt.Errorf("at: sync: %w: %d tries of AT, last: %v", ErrNoATHost, o.Attempts, last)
 }
 
+// bootRetries is how many more times Detect asks a board that answered its first probe with
+// other output (a board still booting prints "Ready" after it has dropped the probe).
+const bootRetries = 2
+
 // Detected is what Detect found out about the device's AT host.
 type Detected struct {
 	Dialect    Dialect
@@ -93,7 +97,20 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 	}
 	s.SetDialect(Raw)
 	s.SetTerminator(TermCRLF)
-	_, err := s.Exec(ctx, Cmd{Text: "at AT", Timeout: probe})
+	var err error
+	for try := 0; ; try++ {
+		_, err = s.Exec(ctx, Cmd{Text: "at AT", Timeout: probe})
+		// A board still booting prints its "Ready" (or more boot output) instead of an
+		// answer: it is alive, so ask again once it is quiet. Silence ends the detection.
+		var te *TimeoutError
+		if try < bootRetries && errors.As(err, &te) && (len(te.Lines) > 0 || te.Partial != "") {
+			if err := s.Settle(ctx, settleQuiet, 2*probe); err != nil {
+				return Detected{}, fmt.Errorf("at: detect: %w", err)
+			}
+			continue
+		}
+		break
+	}
 	switch {
 	case err == nil:
 		s.SetDialect(Shell)
