@@ -187,7 +187,8 @@ func (HCLogJSONFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func discardLog() *logrus.Entry {
+// DiscardLog is a log entry that goes nowhere, for callers that pass none.
+func DiscardLog() *logrus.Entry {
 	l := logrus.New()
 	l.SetOutput(io.Discard)
 	return logrus.NewEntry(l)

@@ -45,7 +45,7 @@ type Host struct {
 // NewHost returns a Host. Call Close on every exit path.
 func NewHost(cfg HostConfig) *Host {
 	if cfg.Log == nil {
-		cfg.Log = discardLog()
+		cfg.Log = DiscardLog()
 	}
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second

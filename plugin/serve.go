@@ -27,7 +27,7 @@ type GRPCPlugin struct {
 func (p *GRPCPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	log := p.Log
 	if log == nil {
-		log = discardLog()
+		log = DiscardLog()
 	}
 	pb.RegisterTransportServer(s, newGRPCServer(p.Impl, log))
 	return nil

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -43,9 +42,7 @@ var _ plugin.Transport = (*Transport)(nil)
 // New returns the rtt transport; version is reported by Describe.
 func New(version string, log *logrus.Entry) *Transport {
 	if log == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		log = logrus.NewEntry(l)
+		log = plugin.DiscardLog()
 	}
 	return &Transport{version: version, log: log}
 }

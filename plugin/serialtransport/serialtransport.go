@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -37,9 +36,7 @@ var (
 // New returns the serial transport; version is reported by Describe.
 func New(version string, log *logrus.Entry) *Transport {
 	if log == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		log = logrus.NewEntry(l)
+		log = plugin.DiscardLog()
 	}
 	return &Transport{version: version, log: log}
 }
