@@ -64,16 +64,8 @@ func ParseAttestToken(tok string) (*AttestToken, error) {
 	if err != nil || len(raw) == 0 {
 		return bad("the COSE_Sign1 part is not base64url")
 	}
-	var tag cbor.RawTag
-	content := raw
-	if cbor.Unmarshal(raw, &tag) == nil {
-		if tag.Number != coseSign1Tag {
-			return bad("CBOR tag %d, want %d (COSE_Sign1)", tag.Number, coseSign1Tag)
-		}
-		content = tag.Content
-	}
-	var s coseSign1
-	if err := cbor.Unmarshal(content, &s); err != nil {
+	s, err := decodeCOSESign1(raw)
+	if err != nil {
 		return bad("COSE_Sign1: %v", err)
 	}
 	if len(s.Payload) != 0 {

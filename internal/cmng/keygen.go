@@ -92,20 +92,29 @@ type coseSign1 struct {
 	Signature   []byte
 }
 
-func decodeKeygenPayload(raw []byte) (keygenPayload, error) {
-	bad := func(why string, args ...any) (keygenPayload, error) {
-		return keygenPayload{}, fmt.Errorf("%w: %%KEYGEN COSE_Sign1: %s", ErrMalformed, fmt.Sprintf(why, args...))
-	}
+// decodeCOSESign1 decodes a COSE_Sign1, tagged (18) or bare.
+func decodeCOSESign1(raw []byte) (coseSign1, error) {
+	var s coseSign1
 	var tag cbor.RawTag
 	content := raw
 	if err := cbor.Unmarshal(raw, &tag); err == nil {
 		if tag.Number != coseSign1Tag {
-			return bad("CBOR tag %d, want %d", tag.Number, coseSign1Tag)
+			return s, fmt.Errorf("CBOR tag %d, want %d (COSE_Sign1)", tag.Number, coseSign1Tag)
 		}
 		content = tag.Content
 	}
-	var s coseSign1
 	if err := cbor.Unmarshal(content, &s); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func decodeKeygenPayload(raw []byte) (keygenPayload, error) {
+	bad := func(why string, args ...any) (keygenPayload, error) {
+		return keygenPayload{}, fmt.Errorf("%w: %%KEYGEN COSE_Sign1: %s", ErrMalformed, fmt.Sprintf(why, args...))
+	}
+	s, err := decodeCOSESign1(raw)
+	if err != nil {
 		return bad("%v", err)
 	}
 	if len(s.Payload) == 0 {
