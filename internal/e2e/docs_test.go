@@ -133,11 +133,7 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 	run, simRun := t.TempDir(), t.TempDir()
 	serial := startBoard(t, sim.BoardConfig{RunDir: run, SerialNumber: "000960000001"})
 	rttBoard := startBoard(t, sim.BoardConfig{SerialNumber: "000960000002", Personality: sim.ModemShell, RTT: true})
-	gdbSrv, err := sim.ServeGDB(rttBoard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gdbSrv.Close() })
+	gdbSrv := serveGDB(t, rttBoard)
 	telnet, err := sim.ServeRTTTelnet(rttBoard, sim.TelnetOptions{})
 	if err != nil {
 		t.Fatal(err)

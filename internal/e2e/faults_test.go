@@ -74,11 +74,7 @@ func startRTTRig(t *testing.T, row faultRow, sn string) *rig {
 	cfg := row.board
 	cfg.SerialNumber, cfg.Personality, cfg.RTT = sn, sim.ModemShell, true
 	b := startBoard(t, cfg)
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := serveGDB(t, b)
 	return &rig{b: b, backend: "rtt", link: []string{"--transport", "rtt", "--port", srv.Addr()}, crlf: true, gdbAddr: srv.Addr()}
 }
 

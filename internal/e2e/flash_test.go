@@ -722,11 +722,7 @@ func TestGDBRunnerResetAndRecovery(t *testing.T) {
 	t.Parallel()
 	const sn = "000960000770"
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, RTT: true})
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := serveGDB(t, b)
 	m, files := credSet(t, 31, "lf", "")
 	breakBoard(t, b, 31, files["ca.pem"])
 	before, _ := b.State(ctxT(t))

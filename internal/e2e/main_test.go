@@ -107,6 +107,17 @@ func startBoard(t testing.TB, cfg sim.BoardConfig) *sim.Board {
 	return simtest.Board(t, cfg)
 }
 
+// serveGDB starts the board's GDB server for the rest of the test.
+func serveGDB(tb testing.TB, b *sim.Board) *sim.GDBServer {
+	tb.Helper()
+	srv, err := sim.ServeGDB(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
 // newHost returns a Host that finds the serial built-in in the nrfprov binary
 // and external transports in dir, logging into a captured logrus logger.
 func newHost(t testing.TB, dir string, pins plugin.Checksums) (*plugin.Host, *logtest.Hook) {

@@ -39,11 +39,7 @@ var rttBackends = []rttBackend{
 func rttBoard(t testing.TB, sn string, telnet sim.TelnetOptions) (*sim.Board, rttEndpoints) {
 	t.Helper()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, Personality: sim.ModemShell, RTT: true})
-	g, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
+	g := serveGDB(t, b)
 	tn, err := sim.ServeRTTTelnet(b, telnet)
 	if err != nil {
 		t.Fatal(err)

@@ -30,11 +30,7 @@ func BenchmarkRTTDownOnVirtualBoard(b *testing.B) {
 		poll := c.poll
 		b.Run(fmt.Sprintf("size=%d/poll=%v", c.size, poll), func(b *testing.B) {
 			board := startBoard(b, sim.BoardConfig{Personality: sim.ModemShell, RTT: true, RTTPoll: poll, RTTDownSize: c.size})
-			srv, err := sim.ServeGDB(board)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
+			srv := serveGDB(b, board)
 			ctx, cancel := context.WithCancel(ctxT(b))
 			defer cancel()
 			c, err := gdb.Dial(ctx, srv.Addr(), gdb.Options{NoAck: true})

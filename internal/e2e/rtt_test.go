@@ -18,11 +18,7 @@ import (
 func TestRTTOverGDBToVirtualBoard(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000200", Personality: sim.ModemShell, RTT: true})
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveGDB(t, b)
 	ctx := ctxT(t)
 	c, err := gdb.Dial(ctx, srv.Addr(), gdb.Options{NoAck: true})
 	if err != nil {
@@ -73,11 +69,7 @@ func TestRTTOverGDBToVirtualBoard(t *testing.T) {
 func TestProvisionOverRTTRecoversThroughTheDebugger(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000201", Personality: sim.ModemShell, RTT: true})
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveGDB(t, b)
 	m, files := credSet(t, 33, "lf", "")
 	// Let the connection and the first write through, then hang the modem.
 	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: 9}); err != nil {
@@ -106,11 +98,7 @@ func TestProvisionOverRTTRecoversThroughTheDebugger(t *testing.T) {
 func TestRTTOnATClientSaysWhatToFlash(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000202", Personality: sim.ATClient, RTT: true})
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveGDB(t, b)
 	fails(t, 4, []string{"--transport", "rtt", "--port", srv.Addr(), "list"},
 		"at_client sample has no RTT", "CONFIG_SHELL_BACKEND_RTT=y", "--transport serial")
 }
@@ -121,11 +109,7 @@ func TestRTTOnATClientSaysWhatToFlash(t *testing.T) {
 func TestProvisionOverRTTInterruptHalt(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000203", Personality: sim.ModemShell, RTT: true, MemoryNeedsHalt: true})
-	srv, err := sim.ServeGDB(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveGDB(t, b)
 	m, files := credSet(t, 34, "lf", "")
 	r := runNrfprov(t, "", "--transport", "rtt", "--port", srv.Addr(), "list")
 	if r.code == 0 {
