@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a while, one target per `go test` invocation (Go fuzzes one target
-# at a time). Usage: scripts/fuzz.sh [duration per target, default 1m] [extra go test flags...]
+# at a time). Usage: scripts/fuzz.sh [budget per target, default 1m] [extra go test flags...]
+# The budget is a duration (10m) or an execution count (50000x). With Go before 1.27 a duration
+# can end in a spurious "context deadline exceeded" with no failing input written
+# (go.dev/issue/75804); a count cannot, which is why CI uses one. A real crash always prints
+# "Failing input written to …".
 #
 # A crash leaves its input under the package's testdata/fuzz/<Target>/; commit it with the fix:
 # from then on it runs as a regression test in every `go test`.
