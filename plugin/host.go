@@ -90,7 +90,9 @@ func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
 	// go-plugin would append the host environment after ours; we pass it
 	// first ourselves so that our values win.
 	cmd.Env = append(os.Environ(), EnvLogLevel+"="+h.cfg.Log.Logger.GetLevel().String())
-	dieWithParent(cmd)
+	if err := dieWithParent(cmd); err != nil {
+		log.WithError(err).Warn("the plugin may outlive nrfprov if nrfprov is killed")
+	}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{
