@@ -84,7 +84,7 @@ func (a *app) deviceOptions() device.Options {
 		Transport:        a.bf.transport,
 		Port:             a.bf.port,
 		Board:            a.bf.board,
-		Baud:             a.bf.baud,
+		Baud:             a.linkBaud(),
 		RTSCTS:           a.bf.rtscts,
 		TransportOptions: a.bf.transportOpts,
 		Terminator:       a.bf.term,
