@@ -30,6 +30,19 @@ func demoListen(socket bool) string {
 	return ""
 }
 
+// demoReadyDelay is how long the board's modem takes to come up after a reset. On a socket,
+// what the board sends while no peer is connected is lost, as on an unconnected UART; a
+// recovery closes the link, resets the board and opens the link again through a new transport
+// process, which must be connected before "Ready" goes out. Three seconds leaves room for a
+// slow process start (under Wine it takes about 0.6 s) and is still what a real nRF91 takes
+// to bring its modem up. On a pseudo-terminal the default stays: the PTY keeps the banner.
+func demoReadyDelay(socket bool) time.Duration {
+	if socket {
+		return 3 * time.Second
+	}
+	return 0
+}
+
 // demoLink is the transport and port that reach the board, and how to name them.
 func demoLink(b *sim.Board) (transport, port string) {
 	if s := b.SerialSocket(); s != "" {
