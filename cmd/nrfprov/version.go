@@ -15,8 +15,8 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print the nrfprov version and the transport protocol it speaks",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(a.stdout, "nrfprov %s (transport protocol %d, %s %s/%s)\n",
-				nrfprovVersion(), plugin.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintf(a.stdout, "nrfprov %s (commit %s, transport protocol %d, %s %s/%s)\n",
+				nrfprovVersion(), nrfprovCommit(), plugin.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
