@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/nrfprov/nrfprov/internal/progress"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/plugin/rtttransport"
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
@@ -80,7 +81,8 @@ type app struct {
 	bf        boardFlags
 	root      *cobra.Command
 
-	log *logrus.Entry
+	log  *logrus.Entry
+	prog *progress.Renderer // chosen once per run (progress.go)
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, cancel context.CancelFunc) *app {
@@ -94,6 +96,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
+	a.endProgress()
 	if err == nil {
 		return exitOK
 	}

@@ -97,6 +97,7 @@ func (a *app) deviceOptions() device.Options {
 	if a.bf.traceWire {
 		o.Trace = a.wireTracer()
 	}
+	o.Progress = atProgress(a.progress().Board(""))
 	return o
 }
 
@@ -133,6 +134,7 @@ type result interface {
 const jsonSchema = 1
 
 func (a *app) print(command string, r result) error {
+	a.endProgress()
 	if !a.bf.json {
 		r.text(a.stdout)
 		return nil

@@ -137,17 +137,9 @@ func (f *flasher) planReset() ([]flash.Command, error) {
 }
 
 func (f *flasher) exec(ctx context.Context, what string, cmds []flash.Command) error {
-	fmt.Fprintf(f.a.stderr, "flash: %s with %s\n", what, f.r.Name)
-	last := -1
-	return flash.Exec(ctx, f.r, cmds, flash.ExecOptions{
-		Log: f.a.log,
-		Progress: func(p flash.Progress) {
-			if p.Percent >= 0 && p.Percent != last {
-				last = p.Percent
-				fmt.Fprintf(f.a.stderr, "  %s [%d/%d] %d%%\n", p.Runner, p.Step, p.Steps, p.Percent)
-			}
-		},
-	})
+	bar := f.a.progress().Board("")
+	bar.Step("flash: %s with %s", what, f.r.Name)
+	return flash.Exec(ctx, f.r, cmds, flash.ExecOptions{Log: f.a.log, Progress: flashProgress(bar)})
 }
 
 func (f *flasher) program(ctx context.Context, img *flash.Image) error {

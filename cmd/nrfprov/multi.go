@@ -209,18 +209,10 @@ func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) e
 			if resetArgv != nil {
 				o.Reset = commandResetter{argv: resetArgv, sn: sn, log: &prefixWriter{w: a.stderr, mu: &outMu, prefix: "[" + sn + "] "}}
 			}
-			if !a.bf.json {
-				o.Events = func(e provision.Event) {
-					outMu.Lock()
-					defer outMu.Unlock()
-					if e.Kind == provision.EventApply {
-						fmt.Fprintf(a.stderr, "[%s]   [%d/%d] %s\n", sn, e.Done+1, e.Total, e.Message)
-						return
-					}
-					fmt.Fprintf(a.stderr, "[%s] %s: %s\n", sn, e.Kind, e.Message)
-				}
-			}
+			bar := a.progress().Board(sn)
+			o.Events, o.Device.Progress = provisionEvents(bar), atProgress(bar)
 			rep, err := provision.Run(ctx, m, o)
+			bar.Done()
 			bo := boardOutcome{Board: sn, Report: rep}
 			if err == nil && rep != nil && !pf.dryRun {
 				switch rep.Worst() {

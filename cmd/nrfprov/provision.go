@@ -115,9 +115,7 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 		}
 		o.Reset = commandResetter{argv: argv, sn: a.bf.board, port: a.bf.port, log: a.stderr}
 	}
-	if !a.bf.json {
-		o.Events = func(e provision.Event) { a.renderEvent(e) }
-	}
+	o.Events = provisionEvents(a.progress().Board(""))
 	rep, err := provision.Run(ctx, m, o)
 	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan") {
 		if perr := a.print(command, reportResult{rep, pf.dryRun}); perr != nil && err == nil {
@@ -165,15 +163,6 @@ func (a *app) applyBoardDefaults(d provision.BoardDefaults) {
 	if !a.flagSet("dialect") && d.Dialect != "" {
 		a.bf.dialect = d.Dialect
 	}
-}
-
-// renderEvent prints progress on stderr, one plain line per step.
-func (a *app) renderEvent(e provision.Event) {
-	if e.Kind == provision.EventApply {
-		fmt.Fprintf(a.stderr, "  [%d/%d] %s\n", e.Done+1, e.Total, e.Message)
-		return
-	}
-	fmt.Fprintf(a.stderr, "%s: %s\n", e.Kind, e.Message)
 }
 
 type reportResult struct {

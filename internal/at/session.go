@@ -85,7 +85,8 @@ type Config struct {
 const ProgressChunk = 64
 
 // Transfer is one progress report of a command: Done of Total bytes in direction Dir. For
-// Received, Total is the longest answer expected, so Done may end below it.
+// Received, Total is the longest answer expected until the answer is complete, when one last
+// report has Done == Total == the bytes received.
 type Transfer struct {
 	Command string // the command's name (e.g. AT%CMNG), never its content
 	Dir     Direction
@@ -328,6 +329,10 @@ func (s *Session) collect(ctx context.Context, c Cmd, echo string, start time.Ti
 		case data := <-s.rx:
 			report(len(data))
 			if done, resp, err := handle(data); done {
+				if s.cfg.Progress != nil && c.Reply > 0 {
+					// The answer is complete: its size is the total now.
+					s.cfg.Progress(Transfer{Command: name, Dir: Received, Done: received, Total: received})
+				}
 				return resp, err
 			}
 		case <-timer.C:

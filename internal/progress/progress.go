@@ -62,6 +62,9 @@ type Renderer struct {
 	mu   sync.Mutex // serializes plain lines
 	p    *mpb.Progress
 	now  func() time.Time
+
+	boards []*Board // guarded by mu
+	closed bool     // guarded by mu: no bars after Close
 }
 
 // New returns a renderer writing to w (stderr) in the given mode.
@@ -78,21 +81,47 @@ func (r *Renderer) Mode() Mode { return r.mode }
 
 // Close completes every bar and waits until the last frame is drawn.
 func (r *Renderer) Close() {
-	if r.p != nil {
-		r.p.Wait()
+	if r.p == nil {
+		return
 	}
+	r.mu.Lock()
+	boards, closed := r.boards, r.closed
+	r.closed = true
+	r.mu.Unlock()
+	if closed {
+		return
+	}
+	for _, b := range boards {
+		b.Done()
+	}
+	r.p.Wait()
 }
 
 // Board is the progress of one board: its steps and its transfers. name prefixes its lines
 // ("[SN] …") when several boards run at once; "" for a single board.
 func (r *Renderer) Board(name string) *Board {
 	b := &Board{r: r, name: name}
-	if r.mode == Bars {
-		label := "board"
-		if name != "" {
-			label = name
-		}
-		b.bar = r.p.AddBar(0,
+	r.mu.Lock()
+	r.boards = append(r.boards, b)
+	r.mu.Unlock()
+	return b
+}
+
+// addBar adds the board's bar to the display, at its first transfer (a board that only
+// takes steps shows lines only).
+func (b *Board) addBar() {
+	b.r.mu.Lock()
+	closed := b.r.closed
+	b.r.mu.Unlock()
+	if closed {
+		return
+	}
+	label := "board"
+	if b.name != "" {
+		label = b.name
+	}
+	{
+		b.bar = b.r.p.AddBar(0,
 			mpb.PrependDecorators(
 				decor.Name(label, decor.WCSyncSpaceR),
 				decor.Any(func(decor.Statistics) string { return b.label() }, decor.WCSyncSpaceR),
@@ -116,7 +145,6 @@ func (r *Renderer) Board(name string) *Board {
 			),
 		)
 	}
-	return b
 }
 
 // Board reports one board's progress. A nil *Board reports nothing.
@@ -124,6 +152,8 @@ type Board struct {
 	r    *Renderer
 	name string
 	bar  *mpb.Bar
+	// barOnce adds bar at the first transfer.
+	barOnce sync.Once
 
 	mu       sync.Mutex
 	what     string    // the transfer in progress
@@ -175,7 +205,13 @@ func (r *Renderer) line(s string) {
 // done == 0, or with another name than the previous one, starts a new transfer. Transfers
 // shorter than MinBytes are not shown.
 func (b *Board) Transfer(what string, done, total int) {
-	if b == nil || b.r.mode == None || total < MinBytes {
+	if b == nil || b.r.mode == None {
+		return
+	}
+	b.mu.Lock()
+	ends := b.inFlight && what == b.what // a transfer that shrank to its real size ends
+	b.mu.Unlock()
+	if total < MinBytes && !ends {
 		return
 	}
 	b.update(what, done, total, false)
@@ -193,6 +229,10 @@ func (b *Board) update(what string, done, total int, pct bool) {
 	now := b.r.now()
 	b.mu.Lock()
 	fresh := !b.inFlight || what != b.what || done == 0 || done < b.cur || pct != b.unitPct
+	if !fresh && total != b.total {
+		b.quarter = min(4, b.quarter*total/max(b.total, 1)) // the total was an estimate
+		b.total = total
+	}
 	if fresh {
 		b.what, b.total, b.quarter, b.start, b.last, b.inFlight, b.unitPct = what, total, 0, now, now, true, pct
 	}
@@ -201,7 +241,7 @@ func (b *Board) update(what string, done, total int, pct bool) {
 	var lines []string
 	if b.r.mode == Lines {
 		q := min(4, done*4/total)
-		if q > b.quarter {
+		if q > b.quarter && (pct || done >= MinBytes) {
 			b.quarter = q
 			if pct {
 				lines = append(lines, b.prefix()+fmt.Sprintf("  %s: %d%%", what, done))
@@ -217,7 +257,11 @@ func (b *Board) update(what string, done, total int, pct bool) {
 	for _, l := range lines {
 		b.r.line(l)
 	}
-	if b.bar != nil {
+	if b.r.mode == Bars {
+		b.barOnce.Do(b.addBar)
+		if b.bar == nil {
+			return
+		}
 		if fresh {
 			b.bar.SetTotal(int64(total), false)
 			b.bar.SetCurrent(0)
@@ -232,7 +276,7 @@ func (b *Board) lineFor(done, total int, now time.Time) string {
 		rate := float64(done) / el.Seconds()
 		s += fmt.Sprintf(", %.0f B/s", rate)
 		if done < total {
-			s += fmt.Sprintf(", %s left", (time.Duration(float64(total-done)/rate*float64(time.Second))).Round(100*time.Millisecond))
+			s += fmt.Sprintf(", %s left", (time.Duration(float64(total-done) / rate * float64(time.Second))).Round(100*time.Millisecond))
 		}
 	}
 	return b.prefix() + s
@@ -247,7 +291,11 @@ func (b *Board) prefix() string {
 
 // Done ends the board's bar.
 func (b *Board) Done() {
-	if b == nil || b.bar == nil {
+	if b == nil || b.r.mode != Bars {
+		return
+	}
+	b.barOnce.Do(func() {}) // no bar is added after Done
+	if b.bar == nil {
 		return
 	}
 	b.mu.Lock()
