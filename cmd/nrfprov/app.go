@@ -238,6 +238,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
 	root.AddCommand(a.newDoctorCmd())
+	a.addCompletions(root)
 	return root
 }
 
