@@ -17,9 +17,11 @@ func TestProgressReportsBytesAsTheyGoOut(t *testing.T) {
 	b := board(t, sim.BoardConfig{})
 	var mu sync.Mutex
 	var got []at.Transfer
+	var when []time.Time
 	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Latency: 200 * time.Millisecond}, Progress: func(tr at.Transfer) {
 		mu.Lock()
 		got = append(got, tr)
+		when = append(when, time.Now())
 		mu.Unlock()
 	}})
 	ctx := ctxT(t)
@@ -29,8 +31,9 @@ func TestProgressReportsBytesAsTheyGoOut(t *testing.T) {
 	content := strings.Repeat("0123456789", 100)
 	cmd := `AT%CMNG=0,3,0,"` + content + `"`
 	mu.Lock()
-	got = nil
+	got, when = nil, nil
 	mu.Unlock()
+	t0 := time.Now()
 	if _, err := s.Exec(ctx, at.Cmd{Text: cmd}); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +50,11 @@ func TestProgressReportsBytesAsTheyGoOut(t *testing.T) {
 		if tr.Dir != at.Sent || tr.Command != "%CMNG" || tr.Total != wire || tr.Done != min((i+1)*at.ProgressChunk, wire) {
 			t.Fatalf("report %d: %+v (wire %d)", i, tr, wire)
 		}
+	}
+	// The chunks follow the line: the last one is handed over no earlier than the line has
+	// carried all before it (a lower bound, which pacing guarantees).
+	if el, floor := when[len(sent)-1].Sub(t0), s.Config().Timing.WireTime((len(sent)-1)*at.ProgressChunk); el < floor {
+		t.Fatalf("the command went out in %v, faster than the line carries it (%v)", el, floor)
 	}
 	if _, err := s.Exec(ctx, at.Cmd{Text: "AT%CMNG=2,3,0", Reply: 1200}); err != nil {
 		t.Fatal(err)

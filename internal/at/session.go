@@ -73,10 +73,15 @@ type Config struct {
 	// Trace, when set, sees every byte sent and received, with its time. Commands marked
 	// secret are traced with their quoted content replaced (see Cmd.Secret).
 	Trace func(at time.Time, dir Direction, data []byte)
-	// Progress, when set, sees each command's bytes as they are handed to the link (Sent: the
-	// command goes out in chunks of ProgressChunk bytes, one report after each) and, for a
-	// command that expects a long answer (Cmd.Reply), the bytes received so far (Received).
-	// It is called on the goroutine that runs Exec.
+	// Progress, when set, sees each command's bytes as they go out (Sent) and, for a command
+	// that expects a long answer (Cmd.Reply), the bytes received so far (Received). It is
+	// called on the goroutine that runs Exec.
+	//
+	// With Progress set a command goes to the link in chunks of ProgressChunk bytes, each
+	// handed over no earlier than the line (Timing.Baud) has carried the ones before, and
+	// reported then: the transport's buffers would otherwise take the whole command at once
+	// and the reports would say nothing of the wire. The wire is the bottleneck either way,
+	// so this costs at most one chunk's wire time.
 	Progress func(Transfer)
 }
 
@@ -243,7 +248,7 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 		s.cfg.Trace(time.Now(), Sent, []byte(shown))
 	}
 	start := time.Now()
-	if err := s.send(CommandName(c.Text), wire); err != nil {
+	if err := s.send(ctx, CommandName(c.Text), wire); err != nil {
 		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
 	}
 	resp, err := s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
@@ -253,14 +258,29 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	return resp, err
 }
 
-// send writes wire to the link, in chunks with a progress report after each when
-// Config.Progress is set.
-func (s *Session) send(name, wire string) error {
+// send writes wire to the link; with Config.Progress set, in chunks paced at the line's speed,
+// with a report after each.
+func (s *Session) send(ctx context.Context, name, wire string) error {
 	if s.cfg.Progress == nil {
 		_, err := io.WriteString(s.w, wire)
 		return err
 	}
+	start := time.Now()
+	var pace *time.Timer
 	for done := 0; done < len(wire); {
+		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 {
+			if pace == nil {
+				pace = time.NewTimer(wait)
+				defer pace.Stop()
+			} else {
+				pace.Reset(wait)
+			}
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		n := min(len(wire)-done, ProgressChunk)
 		if _, err := io.WriteString(s.w, wire[done:done+n]); err != nil {
 			return err

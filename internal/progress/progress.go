@@ -54,6 +54,10 @@ func ModeFor(w io.Writer, json bool) Mode {
 // person could read them.
 const MinBytes = 256
 
+// QuarterBytes is the smallest transfer that gets a line per quarter when not on a terminal;
+// shorter ones get one line at the end.
+const QuarterBytes = 1024
+
 // Renderer draws the progress of one command run. Its methods may be called from many
 // goroutines (one per board). Close it once the work is done, before printing the result.
 type Renderer struct {
@@ -241,6 +245,9 @@ func (b *Board) update(what string, done, total int, pct bool) {
 	var lines []string
 	if b.r.mode == Lines {
 		q := min(4, done*4/total)
+		if !pct && total < QuarterBytes && done < total {
+			q = 0 // a short transfer gets one line, at its end
+		}
 		if q > b.quarter && (pct || done >= MinBytes) {
 			b.quarter = q
 			if pct {
