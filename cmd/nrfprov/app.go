@@ -238,8 +238,15 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
 	root.AddCommand(a.newDoctorCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c(a))
+	}
+	addExamples(root)
 	a.addCompletions(root)
 	return root
 }
 
 const annotationPluginServer = "plugin-server"
+
+// extraCommands are added by files built with a tag (man.go: -tags mangen).
+var extraCommands []func(*app) *cobra.Command
