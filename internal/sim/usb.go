@@ -130,4 +130,3 @@ func RemoveUSBTrees(runDir string) error {
 	}
 	return nil
 }
-
