@@ -24,8 +24,8 @@ import (
 //   - "slow": the modem takes LatencyMS longer for every command (0 restores).
 //   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
 //     small AT buffer on read-back (0 restores).
-//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528 on
-//     profiles with the rule, mfw >= 1.3.2; see Profile.PowerOffWarning).
+//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528;
+//     refused on a profile without the rule, before mfw 1.3.2; see Profile.PowerOffWarning).
 //   - "store_capacity": the modem's store takes at most Count user credentials (+CME ERROR: 515;
 //     0 = no limit).
 //   - "echo": Enabled makes the device echo every received byte.
@@ -235,6 +235,9 @@ func (b *Board) inject(ft Fault) error {
 		}
 		f.truncate = ft.Bytes
 	case "power_off_warning":
+		if ft.Enabled && !b.prof.PowerOffWarning {
+			return fmt.Errorf("sim: fault power_off_warning: profile %s has no power-off warning (%%XPOFWARN and 528 come with mfw 1.3.2)", b.prof.Name)
+		}
 		b.modem.powerOffWarning = ft.Enabled
 	case "store_capacity":
 		if ft.Count < 0 {

@@ -596,3 +596,17 @@ func TestFaultSwitchJSON(t *testing.T) {
 		t.Fatalf("off: still listed %+v", st.Faults)
 	}
 }
+
+// TestFaultPowerOffWarningOldFirmware: mfw 0.7.0 has no power-off warning; turning it on there is
+// refused rather than listed as active and ignored.
+func TestFaultPowerOffWarningOldFirmware(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{Profile: "mfw_nrf9160_0.7.0-29.alpha"})
+	err := b.InjectFault(b.ctx(), sim.Fault{Kind: "power_off_warning", Enabled: true})
+	if err == nil || !strings.Contains(err.Error(), "1.3.2") {
+		t.Fatalf("power_off_warning on 0.7.0: %v", err)
+	}
+	if st := b.state(); len(st.Faults) != 0 {
+		t.Fatalf("listed as active: %+v", st.Faults)
+	}
+}
