@@ -49,14 +49,7 @@ func TestNrfsimRelativeRunDirPorts(t *testing.T) {
 
 	ports := func() cliResult {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, nrfprovBin, "ports", "--json")
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "NRFPROV_SYSFS_ROOT=run8/sys", "NRFPROV_DEV_ROOT=run8/dev",
-			"NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		code := exitCode(t, cmd.Run())
-		return cliResult{out.String(), errb.String(), code}
+		return runNrfprovIn(t, work, []string{"NRFPROV_SYSFS_ROOT=run8/sys", "NRFPROV_DEV_ROOT=run8/dev"}, "", "ports", "--json")
 	}
 	r := ports()
 	var got struct {
