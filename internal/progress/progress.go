@@ -114,40 +114,42 @@ func (r *Renderer) Board(name string) *Board {
 // addBar adds the board's bar to the display, at its first transfer (a board that only
 // takes steps shows lines only).
 func (b *Board) addBar() {
-	b.r.mu.Lock()
-	closed := b.r.closed
-	b.r.mu.Unlock()
-	if closed {
-		return
-	}
 	label := "board"
 	if b.name != "" {
 		label = b.name
 	}
-	{
-		b.bar = b.r.p.AddBar(0,
-			mpb.PrependDecorators(
-				decor.Name(label, decor.WCSyncSpaceR),
-				decor.Any(func(decor.Statistics) string { return b.label() }, decor.WCSyncSpaceR),
-				decor.Any(func(s decor.Statistics) string {
-					if b.percent() {
-						return ""
-					}
-					return fmt.Sprintf("% .1f / % .1f", decor.SizeB1024(s.Current), decor.SizeB1024(s.Total))
-				}, decor.WCSyncSpace),
-			),
-			mpb.AppendDecorators(
-				decor.Percentage(decor.WCSyncSpace),
-				decor.Meta(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30, decor.WCSyncSpace), func(s string) string {
-					if b.percent() {
-						return ""
-					}
-					return s
-				}),
-				decor.Name(" left "),
-				decor.EwmaETA(decor.ET_STYLE_MMSS, 30),
-			),
-		)
+	// Under the renderer's lock, so that Close either completes this bar or comes first and
+	// leaves none to add (mpb refuses bars after Wait).
+	b.r.mu.Lock()
+	defer b.r.mu.Unlock()
+	if b.r.closed {
+		return
+	}
+	bar, err := b.r.p.Add(0, mpb.BarStyle().Build(),
+		mpb.PrependDecorators(
+			decor.Name(label, decor.WCSyncSpaceR),
+			decor.Any(func(decor.Statistics) string { return b.label() }, decor.WCSyncSpaceR),
+			decor.Any(func(s decor.Statistics) string {
+				if b.percent() {
+					return ""
+				}
+				return fmt.Sprintf("% .1f / % .1f", decor.SizeB1024(s.Current), decor.SizeB1024(s.Total))
+			}, decor.WCSyncSpace),
+		),
+		mpb.AppendDecorators(
+			decor.Percentage(decor.WCSyncSpace),
+			decor.Meta(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30, decor.WCSyncSpace), func(s string) string {
+				if b.percent() {
+					return ""
+				}
+				return s
+			}),
+			decor.Name(" left "),
+			decor.EwmaETA(decor.ET_STYLE_MMSS, 30),
+		),
+	)
+	if err == nil {
+		b.bar = bar
 	}
 }
 

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -130,4 +131,34 @@ func TestBarsDrawOnATerminal(t *testing.T) {
 			t.Errorf("terminal shows no %q:\n%q", want, out)
 		}
 	}
+}
+
+// TestBoardsRaceClose: boards reporting from their goroutines while the renderer closes neither
+// panic (mpb refuses bars after its Wait) nor hang.
+func TestBoardsRaceClose(t *testing.T) {
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptm.Close()
+	defer tty.Close()
+	go func() { _, _ = io.Copy(io.Discard, ptm) }()
+	r := New(tty, Bars)
+	done := make(chan struct{})
+	for i := range 8 {
+		b := r.Board(fmt.Sprintf("board%d", i))
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for n := 0; n <= 4096; n += 64 {
+				b.Transfer("%CMNG sent", n, 4096)
+				b.Step("step %d", n)
+			}
+			b.Done()
+		}()
+	}
+	r.Close()
+	for range 8 {
+		<-done
+	}
+	r.Close() // twice is fine
 }
