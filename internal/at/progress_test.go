@@ -1,6 +1,8 @@
 package at_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -78,5 +80,33 @@ func TestProgressReportsBytesAsTheyGoOut(t *testing.T) {
 	// The last report closes the answer at its real size.
 	if last := recv[len(recv)-1]; last.Done != recv[len(recv)-2].Done || last.Total != last.Done || last.Done < len(content) {
 		t.Fatalf("last report %+v after %+v (content %d bytes)", last, recv[len(recv)-2], len(content))
+	}
+}
+
+// TestCancelledCommandGoesOutWhole: cancelling while a paced command goes out ends the pacing,
+// not the command: the AT host is not left inside its quotes, and the next command works.
+func TestCancelledCommandGoesOutWhole(t *testing.T) {
+	t.Parallel()
+	b := board(t, sim.BoardConfig{Baud: 9600})
+	var once sync.Once
+	ctx, cancel := context.WithCancel(ctxT(t))
+	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Baud: 9600, Latency: 200 * time.Millisecond}, Progress: func(tr at.Transfer) {
+		if tr.Dir == at.Sent && tr.Done >= 4*at.ProgressChunk {
+			once.Do(cancel) // a quarter of a second into a one-second command
+		}
+	}})
+	if err := s.Sync(ctxT(t), at.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := `AT%CMNG=0,7,0,"` + strings.Repeat("0123456789", 100) + `"`
+	if _, err := s.Exec(ctx, at.Cmd{Text: cmd}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled write: %v", err)
+	}
+	// The write ends (its answer is drained), and the AT host is back at a prompt.
+	if _, err := s.WaitFor(ctxT(t), 5*time.Second, "OK"); err != nil {
+		t.Fatalf("the cancelled write's answer: %v", err)
+	}
+	if _, err := s.Exec(ctxT(t), at.Cmd{Text: "AT"}); err != nil {
+		t.Fatalf("AT after a cancelled write: %v", err)
 	}
 }

@@ -259,7 +259,9 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 }
 
 // send writes wire to the link; with Config.Progress set, in chunks paced at the line's speed,
-// with a report after each.
+// with a report after each. A command once begun goes out whole: cancelling ctx ends the
+// pacing, not the command (half a command would leave the AT host inside its quotes, swallowing
+// whatever comes next); the caller sees the cancellation while it waits for the answer.
 func (s *Session) send(ctx context.Context, name, wire string) error {
 	if s.cfg.Progress == nil {
 		_, err := io.WriteString(s.w, wire)
@@ -267,8 +269,9 @@ func (s *Session) send(ctx context.Context, name, wire string) error {
 	}
 	start := time.Now()
 	var pace *time.Timer
+	hurry := false
 	for done := 0; done < len(wire); {
-		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 {
+		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 && !hurry {
 			if pace == nil {
 				pace = time.NewTimer(wait)
 				defer pace.Stop()
@@ -278,7 +281,7 @@ func (s *Session) send(ctx context.Context, name, wire string) error {
 			select {
 			case <-pace.C:
 			case <-ctx.Done():
-				return ctx.Err()
+				hurry = true
 			}
 		}
 		n := min(len(wire)-done, ProgressChunk)
