@@ -12,7 +12,7 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
-func newPluginCmd(a *app) *cobra.Command {
+func (a *app) newPluginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "plugin",
 		Short:  "Transport plugin internals",
