@@ -270,16 +270,16 @@ func listTransports(t *testing.T, env []string) transportsJSON {
 	if code != 0 {
 		t.Fatalf("nrfprov transports --json: exit %d\n%s", code, errOut)
 	}
-	var env struct {
+	var doc struct {
 		Schema  int            `json:"schema"`
 		Command string         `json:"command"`
 		Result  transportsJSON `json:"result"`
 	}
-	if err := json.Unmarshal([]byte(out), &env); err != nil || env.Command != "transports" {
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Command != "transports" {
 		t.Fatalf("transports --json output is not the {schema, command, result} envelope: %v\n%s", err, out)
 	}
-	env.Result.Schema = env.Schema
-	return env.Result
+	doc.Result.Schema = doc.Schema
+	return doc.Result
 }
 
 func TestTransportsCommandListsAndLocks(t *testing.T) {
