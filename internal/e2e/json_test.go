@@ -32,10 +32,10 @@ func TestEveryVerbOneDocumentOnStdout(t *testing.T) {
 	app, _ := firmwareHex(t, dir, "app.hex", sim.Application)
 
 	type verbCase struct {
-		verb    string // the command name the envelope carries
-		args    []string
-		code    int
-		only    string // "json" or "text": a verb that changes the board runs once in each mode
+		verb string // the command name the envelope carries
+		args []string
+		code int
+		only string // "json" or "text": a verb that changes the board runs once in each mode
 	}
 	cases := []verbCase{
 		{verb: "version", args: []string{"version"}},
