@@ -197,6 +197,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.BoolVar(&a.json, "json", false, "print results as JSON (versioned, see docs/json.md)")
 	a.root = root
 	a.addBoardFlags(root)
+	root.SetHelpFunc(a.linkFlagsHelp(root.HelpFunc()))
 	root.AddCommand(a.newTransportsCmd(), a.newPluginCmd(), a.newVersionCmd(), a.newPortsCmd())
 	root.AddCommand(a.newInfoCmd(), a.newIMEICmd(), a.newAttokenCmd())
 	root.AddCommand(a.newListCmd(), a.newReadCmd(), a.newWriteCmd(), a.newDeleteCmd(), a.newDeleteAllCmd(), a.newGenerateCmd())

@@ -139,3 +139,31 @@ func TestVersionJSON(t *testing.T) {
 		t.Fatalf("version --json: exit %d, %v\n%s", code, err, out)
 	}
 }
+
+// TestHelpListsTheLinkFlagsAVerbTakes: help shows a verb only the link flags it accepts.
+func TestHelpListsTheLinkFlagsAVerbTakes(t *testing.T) {
+	for _, c := range []struct {
+		verb       string
+		has, lacks []string
+	}{
+		{"version", []string{"--json"}, []string{"--baud", "--port", "--board"}},
+		{"reset", []string{"--board", "--port"}, []string{"--baud", "--dialect"}},
+		{"info", []string{"--baud", "--port", "--dialect", "--json"}, nil},
+	} {
+		out, _, code := runApp(t, c.verb, "--help")
+		for _, f := range c.has {
+			if code != 0 || !strings.Contains(out, f) {
+				t.Errorf("%s --help lacks %s:\n%s", c.verb, f, out)
+			}
+		}
+		for _, f := range c.lacks {
+			if strings.Contains(out, f+" ") {
+				t.Errorf("%s --help lists %s, which it refuses:\n%s", c.verb, f, out)
+			}
+		}
+	}
+	// The root's help lists them all.
+	if out, _, _ := runApp(t, "--help"); !strings.Contains(out, "--baud") {
+		t.Errorf("nrfprov --help lacks --baud:\n%s", out)
+	}
+}

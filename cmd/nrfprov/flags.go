@@ -79,18 +79,41 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf.DurationVar(&f.latency, "modem-latency", 2*time.Second, "how long the modem may take to answer a command, on top of the wire time")
 }
 
-// checkLinkFlags refuses link flags on a verb that does not take them.
-func (a *app) checkLinkFlags(cmd *cobra.Command) error {
+// takesLinkFlags are the link flags cmd takes.
+func takesLinkFlags(cmd *cobra.Command) map[string]bool {
 	allowed := map[string]bool{}
 	for _, n := range strings.Split(cmd.Annotations[annotationFlags], ",") {
 		allowed[n] = true
 	}
+	return allowed
+}
+
+// checkLinkFlags refuses link flags on a verb that does not take them.
+func (a *app) checkLinkFlags(cmd *cobra.Command) error {
+	allowed := takesLinkFlags(cmd)
 	for _, n := range linkFlags {
 		if f := a.root.PersistentFlags().Lookup(n); f != nil && f.Changed && !allowed[n] {
 			return usagef("--%s means nothing to `%s`: the link flags go with the verbs that open a board (info, list, provision, …)", n, cmd.CommandPath())
 		}
 	}
 	return nil
+}
+
+// linkFlagsHelp wraps the help so that a verb's help lists only the link flags it takes (the
+// root's lists them all).
+func (a *app) linkFlagsHelp(help func(*cobra.Command, []string)) func(*cobra.Command, []string) {
+	return func(cmd *cobra.Command, args []string) {
+		if cmd != a.root {
+			allowed := takesLinkFlags(cmd)
+			for _, n := range linkFlags {
+				if f := a.root.PersistentFlags().Lookup(n); f != nil && !allowed[n] && !f.Hidden {
+					f.Hidden = true
+					defer func() { f.Hidden = false }()
+				}
+			}
+		}
+		help(cmd, args)
+	}
 }
 
 // flagSet reports whether a link flag was given on the command line.

@@ -75,7 +75,7 @@ func newPluginConnectCmd(a *app) *cobra.Command {
 
 			errc := make(chan error, 2)
 			go func() {
-				_, err := io.Copy(a.stdout, conn)
+				err := a.stream(conn)
 				if err == nil {
 					err = io.EOF // the transport closed the stream cleanly
 				}

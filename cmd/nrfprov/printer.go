@@ -11,6 +11,7 @@ package main
 //   - a.notef: a step the user must see even under --json ("flash: the application is back"),
 //     on stderr.
 //   - a.printError: "nrfprov: <err>" and its "  hint:" lines on stderr (exitcodes.go).
+//   - a.stream: the raw byte bridge of `nrfprov plugin connect` (a stream, not a result).
 
 import (
 	"encoding/json"
@@ -44,6 +45,12 @@ func (a *app) print(command string, r result) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(env)
+}
+
+// stream copies r to stdout until r ends.
+func (a *app) stream(r io.Reader) error {
+	_, err := io.Copy(a.stdout, r)
+	return err
 }
 
 // printError writes the error and its remedies on stderr.
