@@ -24,7 +24,7 @@ import (
 )
 
 // The flash workflow end to end: nrfprov runs the vendors' tools, played by stand-ins
-// (internal/flash/standin) first on PATH, which check their command lines against the documented
+// (internal/e2e/testdata/standin) first on PATH, which check their command lines against the documented
 // syntax and program and reset nrfsim boards through their control sockets.
 
 // installStandins links the stand-in (built by TestMain as dir/nrfjprog) under the other
