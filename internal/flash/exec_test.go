@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,10 @@ func TestMain(m *testing.M) {
 		if mode == "fail" {
 			fmt.Fprintln(os.Stderr, "ERROR: verify error")
 			os.Exit(55)
+		}
+		if code, ok := strings.CutPrefix(mode, "exit:"); ok {
+			n, _ := strconv.Atoi(code)
+			os.Exit(n)
 		}
 		os.Exit(0)
 	}
@@ -117,6 +122,50 @@ func TestExecFailure(t *testing.T) {
 	var ni *NotInstalledError
 	if !errors.As(err, &ni) || !strings.Contains(err.Error(), "nRF Command Line Tools") {
 		t.Errorf("missing nrfjprog: %v", err)
+	}
+}
+
+// TestNrfjprogExitCodes: nrfjprog's documented return codes become errors callers act on; an
+// undocumented one and another tool's codes stay a plain failure.
+func TestNrfjprogExitCodes(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func(string) (string, error) { return self, nil }
+	nj, _ := Lookup("nrfjprog")
+	cases := []struct {
+		exe  string
+		code int
+		want error
+		name string
+	}{
+		{"nrfjprog", 16, ErrProtected, "UnavailableOperationBecauseProtectionError"},
+		{"nrfjprog", 40, ErrProbeNotFound, "InvalidSerialNumberError"},
+		{"nrfjprog", 41, ErrNoProbe, "NoDebuggersError"},
+		{"nrfjprog", 18, ErrWrongFamily, "WrongFamilyForDeviceError"},
+		{"nrfjprog", 13, ErrToolArgs, "IncompatibleArgumentsError"},
+		{"nrfjprog", 55, ErrVerifyFailed, "VerifyError"},
+		{"nrfjprog", 58, ErrNotErased, "FlashNotErasedError"},
+		{"nrfjprog", 99, nil, ""},
+		{"nrfutil", 16, nil, ""},
+	}
+	all := []error{ErrProtected, ErrProbeNotFound, ErrNoProbe, ErrWrongFamily, ErrToolArgs, ErrVerifyFailed, ErrNotErased, ErrNoTarget}
+	for _, c := range cases {
+		t.Setenv("FLASH_TEST_TOOL", "exit:"+strconv.Itoa(c.code))
+		err := Exec(context.Background(), nj, []Command{{Argv: []string{c.exe, "--reset"}}}, ExecOptions{LookPath: look})
+		var re *RunError
+		if !errors.As(err, &re) || re.ExitCode != c.code || !errors.Is(err, ErrRunner) {
+			t.Fatalf("%s %d: %v", c.exe, c.code, err)
+		}
+		for _, e := range all {
+			if errors.Is(err, e) != (e == c.want) {
+				t.Errorf("%s %d: errors.Is(%v) = %v", c.exe, c.code, e, errors.Is(err, e))
+			}
+		}
+		if c.name != "" && !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s %d: message does not name the code: %v", c.exe, c.code, err)
+		}
 	}
 }
 

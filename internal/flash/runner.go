@@ -29,7 +29,8 @@ const (
 	// ResetPin pulls the reset pin (nrfjprog --pinreset, RESET_PIN); west's nRF runners use it
 	// after programming.
 	ResetPin ResetKind = "pin"
-	// ResetDebug is a soft reset through the CTRL-AP (nrfjprog --debugreset).
+	// ResetDebug is a soft reset through the CTRL-AP (nrfjprog --debugreset, nrfutil's
+	// RESET_SOFT).
 	ResetDebug ResetKind = "debug"
 )
 
@@ -186,7 +187,10 @@ var runners = []*Runner{
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_kind": "RESET_SYSTEM"},
 			ResetPin:    {"reset_kind": "RESET_PIN"},
-			// RESET_SOFT/RESET_HARD (CTRL-AP) are not for nRF91 (§5.3).
+			// A soft reset through the CTRL-AP, what nrfjprog --debugreset does: nRF Util names
+			// it RESET_SOFT (RESET_DEBUG is its deprecated alias), for devices whose CTRL-AP has
+			// one, as the nRF9160's has (RESETREAS.CTRLAP).
+			ResetDebug: {"reset_kind": "RESET_SOFT"},
 		},
 		HexOnly: true,
 	},

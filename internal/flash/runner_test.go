@@ -97,6 +97,7 @@ func TestGoldenReset(t *testing.T) {
 	}{
 		{"nrfutil", "", ResetSystem, "nrfutil device reset --reset-kind RESET_SYSTEM --serial-number 960000100\n"},
 		{"nrfutil", "", ResetPin, "nrfutil device reset --reset-kind RESET_PIN --serial-number 960000100\n"},
+		{"nrfutil", "", ResetDebug, "nrfutil device reset --reset-kind RESET_SOFT --serial-number 960000100\n"},
 		{"nrfjprog", "", ResetSystem, "nrfjprog --reset -f NRF91 --snr 960000100\n"},
 		{"nrfjprog", "", ResetPin, "nrfjprog --pinreset -f NRF91 --snr 960000100\n"},
 		{"nrfjprog", "", ResetDebug, "nrfjprog --debugreset -f NRF91 --snr 960000100\n"},
@@ -152,7 +153,6 @@ func TestUnsupportedResetKinds(t *testing.T) {
 		kind   ResetKind
 		can    string
 	}{
-		{"nrfutil", ResetDebug, "system, pin"},
 		{"jlink", ResetDebug, "system, pin"},
 		{"openocd", ResetPin, "system"},
 		{"gdb", ResetPin, "system"},
