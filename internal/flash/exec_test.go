@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/nrfprov/nrfprov/internal/qemutest"
 	"github.com/nrfprov/nrfprov/internal/sim"
 	"github.com/nrfprov/nrfprov/internal/sim/simtest"
 )
@@ -38,7 +39,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	qemutest.Cleanup() // the firmware the QEMU test built
+	os.Exit(code)
 }
 
 func toolRunner(t *testing.T) (*Runner, LookPath) {
