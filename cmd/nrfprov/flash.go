@@ -118,6 +118,7 @@ func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flas
 		// Which nRF91 scripts this OpenOCD has (Debian's 0.12.0 has none). A dry run without
 		// OpenOCD shows the lines for upstream's scripts.
 		if err := flash.CheckOpenOCD(context.Background(), &t, nil); dryRun && errors.Is(err, flash.ErrNotInstalled) {
+			fmt.Fprintf(a.stderr, "nrfprov: note: %v\nnrfprov: note: showing what an OpenOCD with upstream's nRF91 scripts would run\n", err)
 			t.OpenOCDRecover = t.OpenOCDConfig == ""
 		} else if err != nil {
 			return nil, nil, err
@@ -517,4 +518,31 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 	}
 	fmt.Fprintf(a.stderr, "flash: the application is back (%s)\n", appImg.Describe())
 	return perr
+}
+
+// flashHints are the remedies for what a flash tool's exit status said (nrfjprog's documented
+// codes; internal/flash), the way Zephyr's nRF runners turn them into advice.
+func flashHints(err error) []string {
+	var hs []string
+	switch {
+	case errors.Is(err, flash.ErrProtected):
+		hs = append(hs, "the device is protected (APPROTECT): run `nrfprov flash --recover …` to unlock it by erasing its flash (the modem's credentials are not in flash)")
+	case errors.Is(err, flash.ErrProbeNotFound):
+		hs = append(hs, "no J-Link with that serial number is connected: check --board (`nrfjprog --ids` or `nrfutil device list` lists the connected probes)")
+	case errors.Is(err, flash.ErrNoProbe):
+		hs = append(hs, "no debug probe is connected: plug in the board's debug USB port (on a DK, the J-Link OB's) and check the SEGGER J-Link software sees it")
+	case errors.Is(err, flash.ErrNoTarget):
+		hs = append(hs, "the probe cannot reach the nRF91: check the board's power and the debug cable; a protected device needs `nrfprov flash --recover …`")
+	case errors.Is(err, flash.ErrWrongFamily):
+		hs = append(hs, "the connected device is not an nRF91: check --board picks the right probe")
+	case errors.Is(err, flash.ErrNotErased):
+		hs = append(hs, "the flash was not erased where the image goes: run `nrfprov flash --recover …` to erase it")
+	case errors.Is(err, flash.ErrVerifyFailed):
+		hs = append(hs, "the flash read back differs from the image: retry; if it persists, `nrfprov flash --recover …` erases the whole flash first")
+	case errors.Is(err, flash.ErrToolArgs):
+		hs = append(hs, "the tool refused nrfprov's command line: check its version (`nrfjprog --version`) and report it with `nrfprov flash --dry-run …`'s lines")
+	case errors.Is(err, flash.ErrOpenOCDNoNRF91):
+		hs = append(hs, "see docs/runners.md, \"OpenOCD\": which OpenOCD builds have nRF91 scripts, and --openocd-config")
+	}
+	return hs
 }

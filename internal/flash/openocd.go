@@ -53,7 +53,8 @@ func (e *OpenOCDNoNRF91Error) Error() string {
 		cmp.Or(e.Info.Version, "OpenOCD"), e.Info.Path, where, openocdBoardNRF91, openocdTargetNRF91)
 }
 
-func (e *OpenOCDNoNRF91Error) Unwrap() []error { return []error{ErrOpenOCDNoNRF91, ErrUnsupported} }
+// Unwrap: an OpenOCD without nRF91 scripts is as good as none (ErrNotInstalled).
+func (e *OpenOCDNoNRF91Error) Unwrap() []error { return []error{ErrOpenOCDNoNRF91, ErrNotInstalled} }
 
 var openocdVersion = regexp.MustCompile(`Open On-Chip Debugger [^\r\n]*`)
 
