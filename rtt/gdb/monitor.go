@@ -13,7 +13,7 @@ import (
 // after it (OpenOCD: `invalid command name "go"`), so the output has to be read.
 var ErrUnknownCommand = errors.New("gdb: unknown monitor command")
 
-var unknownCommand = regexp.MustCompile(`(?i)unknown command|invalid command name|command not found|unrecognized command`)
+var unknownCommand = regexp.MustCompile(`(?i)unknown (monitor )?command|invalid command name|command not found|unrecognized command`)
 
 // MonitorCommand runs a monitor command like Monitor and fails with ErrUnknownCommand when the
 // server's output says it knows no such command.
