@@ -650,7 +650,7 @@ func TestWestExtension(t *testing.T) {
 	}
 	script := filepath.Join("..", "..", "scripts", "west_commands", "test_nrfprov_west.py")
 	r := runProc(t, nil, py, script)
-	if r.code != 0 || !strings.Contains(r.stderr, "Ran 10 tests") || !strings.Contains(r.stderr, "\nOK") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Ran 13 tests") || !strings.Contains(r.stderr, "\nOK") {
 		t.Fatalf("python tests: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 

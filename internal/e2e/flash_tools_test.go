@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,5 +173,34 @@ func TestRunnerSerialOnlyFromJLinkPorts(t *testing.T) {
 	r = runNrfprovEnv(t, env, "", "--port", b.VCOM0(), "--board", sn, "reset", "--runner", "nrfjprog", "--dry-run")
 	if r.code != 0 || r.stdout != "nrfjprog --reset -f NRF91 --snr 960000780\n" {
 		t.Fatalf("FTDI port with --board: exit %d\n%q\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestWestExtensionSysbuild: `west nrfprov flash -d BUILD` on a sysbuild build directory takes
+// the runner of the default domain's runners.yaml (jlink; mcuboot's says nrfutil, the auto order
+// would take nrfutil too) and the top-level merged.hex, through the real nrfprov and the
+// stand-ins onto a board.
+func TestWestExtensionSysbuild(t *testing.T) {
+	t.Parallel()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is needed for the west extension: ", err)
+	}
+	script := filepath.Join("..", "..", "scripts", "west_commands", "test_nrfprov_west.py")
+	const sn = "000960000790"
+	b := startBoard(t, sim.BoardConfig{SerialNumber: sn})
+	app, appSum := firmwareHex(t, t.TempDir(), "app.hex", sim.Application)
+	build := sysbuildBuild(t, app, "jlink")
+	env, log := flashEnv(t, b.Config().RunDir)
+	r := runProc(t, env, py, script, "west", "nrfprov", "flash", "-d", build, "--board", sn)
+	if r.code != 0 || !strings.Contains(r.stdout, "with jlink") {
+		t.Fatalf("west nrfprov flash: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	inv := invocations(t, log)
+	if len(inv) != 1 || inv[0][0] != "JLinkExe" {
+		t.Fatalf("invocations %q", inv)
+	}
+	if st, _ := b.State(ctxT(t)); st.Firmware.ImageSHA256 != appSum {
+		t.Fatalf("the board runs %s", st.Firmware.Personality)
 	}
 }
