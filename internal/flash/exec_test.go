@@ -18,6 +18,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/qemutest"
 	"github.com/nrfprov/nrfprov/internal/sim"
 	"github.com/nrfprov/nrfprov/internal/sim/simtest"
+	"github.com/nrfprov/nrfprov/rtt/gdb"
 )
 
 // The test binary doubles as a flash tool: with FLASH_TEST_TOOL set it prints what a runner
@@ -249,5 +250,39 @@ func TestGDBRunnerLoadsAndResets(t *testing.T) {
 	cmds, _ = r.PlanProgram(Target{GDBAddress: srv.Addr()}, img, ResetSystem, dir)
 	if err := Exec(ctx, r, cmds, ExecOptions{}); !errors.Is(err, ErrRunner) || !strings.Contains(err.Error(), "0x10000000") {
 		t.Fatalf("write outside RAM: %v", err)
+	}
+	// A reset command the server does not know fails the run, named, and resets nothing.
+	before, _ = b.State(ctx)
+	cmds, _ = r.PlanReset(Target{GDBAddress: srv.Addr(), GDBReset: "reset_board_please"}, ResetSystem, dir)
+	if err := Exec(ctx, r, cmds, ExecOptions{}); !errors.Is(err, gdb.ErrUnknownCommand) || !strings.Contains(err.Error(), "reset_board_please") ||
+		!strings.Contains(err.Error(), "--gdb-reset") {
+		t.Fatalf("unknown reset command: %v", err)
+	}
+	if after, _ := b.State(ctx); after.Stats.Boots != before.Stats.Boots {
+		t.Fatalf("boots %d → %d after a failed reset", before.Stats.Boots, after.Stats.Boots)
+	}
+}
+
+// TestGDBSettings: the halt modes and the reset's monitor commands are read as documented; a
+// bad halt mode is refused; the dry-run line shows the commands.
+func TestGDBSettings(t *testing.T) {
+	for s, want := range map[string]gdb.HaltMode{"": gdb.HaltMonitor, "monitor": gdb.HaltMonitor, "interrupt": gdb.HaltInterrupt, "none": gdb.HaltNone} {
+		if got, err := ParseGDBHalt(s); err != nil || got != want {
+			t.Errorf("halt %q: %v %v", s, got, err)
+		}
+	}
+	if _, err := ParseGDBHalt("always"); err == nil {
+		t.Error("halt always accepted")
+	}
+	r, _ := Lookup("gdb")
+	for reset, want := range map[string]string{
+		"":                   "(built in) gdb remote h:1: monitor reset; monitor go",
+		"system_reset":       "(built in) gdb remote h:1: monitor system_reset",
+		" reset run ; ; go ": "(built in) gdb remote h:1: monitor reset run; monitor go",
+	} {
+		cmds, err := r.PlanReset(Target{GDBAddress: "h:1", GDBReset: reset}, ResetSystem, "/w")
+		if err != nil || len(cmds) != 1 || cmds[0].String() != want {
+			t.Errorf("reset %q: %v %v, want %q", reset, cmds, err, want)
+		}
 	}
 }
