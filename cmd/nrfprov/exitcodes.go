@@ -137,6 +137,7 @@ func hintsFor(err error, l link) []string {
 	add(errors.Is(err, plugin.ErrChecksumMismatch), "the executable changed since it was pinned: if you trust the new one, run `nrfprov transports lock` again")
 	add(errors.Is(err, plugin.ErrPermission), "add yourself to the group that owns the port (dialout or uucp) and log in again")
 	add(errors.Is(err, plugin.ErrBusy), "another program has the port open (a terminal, ModemManager, nRF Connect; for J-Link RTT, a stale JLinkGUIServer)")
+	hs = append(hs, flashHints(err)...)
 	add(errors.Is(err, plugin.ErrUnknownTransport), "external transports are executables named "+plugin.ExecutablePrefix+"<name>, next to nrfprov, in $"+plugin.EnvPluginDir+" or on PATH")
 	var me *cmng.ModemError
 	if errors.As(err, &me) && me.Hint != "" {
@@ -156,6 +157,33 @@ func hintsFor(err error, l link) []string {
 		add(errors.Is(err, plugin.ErrNotFound), "no RTT control block was found in the target's RAM, or no debugger answered at --port: "+
 			"start the debugger's server (JLinkGDBServer, OpenOCD, pyOCD) and check the firmware is built with RTT")
 		add(errors.Is(err, plugin.ErrNotFound) || errors.Is(err, at.ErrNoATHost) || (l.dialect == "raw" && errors.Is(err, at.ErrTimeout)), rttFirmwareHint)
+	}
+	return hs
+}
+
+// flashHints are the remedies for what a flash tool's exit status said (nrfjprog's documented
+// codes; internal/flash), the way Zephyr's nRF runners turn them into advice.
+func flashHints(err error) []string {
+	var hs []string
+	switch {
+	case errors.Is(err, flash.ErrProtected):
+		hs = append(hs, "the device is protected (APPROTECT): run `nrfprov flash --recover …` to unlock it by erasing its flash (the modem's credentials are not in flash)")
+	case errors.Is(err, flash.ErrProbeNotFound):
+		hs = append(hs, "no J-Link with that serial number is connected: check --board (`nrfjprog --ids` or `nrfutil device list` lists the connected probes)")
+	case errors.Is(err, flash.ErrNoProbe):
+		hs = append(hs, "no debug probe is connected: plug in the board's debug USB port (on a DK, the J-Link OB's) and check the SEGGER J-Link software sees it")
+	case errors.Is(err, flash.ErrNoTarget):
+		hs = append(hs, "the probe cannot reach the nRF91: check the board's power and the debug cable; a protected device needs `nrfprov flash --recover …`")
+	case errors.Is(err, flash.ErrWrongFamily):
+		hs = append(hs, "the connected device is not an nRF91: check --board picks the right probe")
+	case errors.Is(err, flash.ErrNotErased):
+		hs = append(hs, "the flash was not erased where the image goes: run `nrfprov flash --recover …` to erase it")
+	case errors.Is(err, flash.ErrVerifyFailed):
+		hs = append(hs, "the flash read back differs from the image: retry; if it persists, `nrfprov flash --recover …` erases the whole flash first")
+	case errors.Is(err, flash.ErrToolArgs):
+		hs = append(hs, "the tool refused nrfprov's command line: check its version (`nrfjprog --version`) and report it with `nrfprov flash --dry-run …`'s lines")
+	case errors.Is(err, flash.ErrOpenOCDNoNRF91):
+		hs = append(hs, "see docs/runners.md, \"OpenOCD\": which OpenOCD builds have nRF91 scripts, and --openocd-config")
 	}
 	return hs
 }

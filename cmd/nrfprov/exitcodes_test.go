@@ -52,6 +52,7 @@ func TestExitCodesMirrorTheDocs(t *testing.T) {
 		{exitUnverifiable, errUnverifiable},
 		{exitFlash, wrap(flash.ErrNotInstalled)},
 		{exitFlash, wrap(flash.ErrRunner)},
+		{exitFlash, fmt.Errorf("%w: %w", flash.ErrRunner, flash.ErrProtected)},
 		{exitFlash, fmt.Errorf("%w: restoring failed; and before that: %w", provision.ErrLeftOnATClient, &cmng.ModemError{Code: 515})},
 		{exitMixed, errBoardsFailed{code: exitMixed, failed: 2, total: 3}},
 		{exitModem, errBoardsFailed{code: exitModem, failed: 1, total: 3}},
@@ -103,6 +104,7 @@ func TestHintsFor(t *testing.T) {
 		{at.ErrNoATHost, link{transport: "rtt"}, []string{"no AT host", "Modem Shell"}},
 		{plugin.WithKind(errors.New("x"), plugin.ErrNotFound), link{transport: "rtt"}, []string{"RTT control block", "Modem Shell"}},
 		{at.ErrTimeout, link{transport: "rtt", dialect: "raw"}, []string{"reset the board", "Modem Shell"}},
+		{fmt.Errorf("nrfjprog: %w", flash.ErrProtected), link{}, []string{"--recover"}},
 	} {
 		hs := hintsFor(c.err, c.link)
 		if len(hs) != len(c.want) {
