@@ -36,6 +36,7 @@ func (a *app) flagCompletions() map[string]completeFunc {
 		"at-client-hex":   imageFiles,
 		"app-hex":         imageFiles,
 		"build-dir":       dirs,
+		"openocd-config":  openOCDConfigs,
 	}
 }
 
@@ -198,6 +199,10 @@ func manifests(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCom
 
 func imageFiles(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 	return []string{"hex", "elf"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
+func openOCDConfigs(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	return []string{"cfg"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
 func files(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {

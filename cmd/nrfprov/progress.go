@@ -1,57 +1,24 @@
 package main
 
-import (
-	"fmt"
+import "github.com/nrfprov/nrfprov/internal/at"
 
-	"github.com/nrfprov/nrfprov/internal/at"
-	"github.com/nrfprov/nrfprov/internal/flash"
-	"github.com/nrfprov/nrfprov/internal/progress"
-	"github.com/nrfprov/nrfprov/internal/provision"
-)
-
-// progress returns the command's progress renderer, chosen once: bars when stderr is a
-// terminal, plain lines otherwise, nothing under --json.
-func (a *app) progress() *progress.Renderer {
-	if a.prog == nil {
-		a.prog = progress.New(a.stderr, progress.ModeFor(a.stderr, a.bf.json))
+// transfers feeds the board's bar from the AT layer's byte counts: a write as it goes out, a
+// long answer as it comes in.
+func (p progress) transfers() func(at.Transfer) {
+	if p.off {
+		return nil
 	}
-	return a.prog
-}
-
-// endProgress draws the last frame; the result and errors are printed after it.
-func (a *app) endProgress() {
-	if a.prog != nil {
-		a.prog.Close()
-	}
-}
-
-// atProgress feeds a board's progress from the AT layer's byte counts.
-func atProgress(b *progress.Board) func(at.Transfer) {
 	return func(t at.Transfer) {
 		what := t.Command + " sent"
 		if t.Dir == at.Received {
 			what = t.Command + " received"
 		}
-		b.Transfer(what, t.Done, t.Total)
+		p.bar.Transfer(what, t.Done, t.Total)
 	}
 }
 
-// provisionEvents renders provision's steps on a board's progress.
-func provisionEvents(b *progress.Board) func(provision.Event) {
-	return func(e provision.Event) {
-		if e.Kind == provision.EventApply {
-			b.Step("  [%d/%d] %s", e.Done+1, e.Total, e.Message)
-			return
-		}
-		b.Step("%s: %s", e.Kind, e.Message)
-	}
-}
+// done completes the board's bar (a multi-board run's board that finished).
+func (p progress) done() { p.bar.Done() }
 
-// flashProgress renders a runner's percentages on a board's progress.
-func flashProgress(b *progress.Board) func(flash.Progress) {
-	return func(p flash.Progress) {
-		if p.Percent >= 0 {
-			b.Percent(fmt.Sprintf("%s [%d/%d]", p.Runner, p.Step, p.Steps), p.Percent)
-		}
-	}
-}
+// end draws the last frame of the bars; results and errors are printed after it.
+func (p progress) end() { p.bars.Close() }

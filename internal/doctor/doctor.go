@@ -130,7 +130,7 @@ func runners(ctx context.Context, env Env) []Check {
 				c.Detail += ": " + v
 			}
 			if name == "openocd" {
-				c = openOCDNRF91(ctx, env.Timeout, path, c)
+				c = openOCDNRF91(ctx, env.LookPath, c)
 			}
 			out[i] = c
 		}()

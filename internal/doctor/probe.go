@@ -55,27 +55,28 @@ func firstLine(b []byte) string {
 	return ""
 }
 
-// openOCDNRF91 asks OpenOCD whether it has the nRF91 board script nrfprov uses: OpenOCD's own
-// `find` searches its script directories.
-func openOCDNRF91(ctx context.Context, timeout time.Duration, path string, c Check) Check {
-	cfg := flash.DefaultOpenOCDConfig
-	out, err := run(ctx, timeout, path, "-c", "puts [find "+cfg+"]; shutdown")
-	if err == nil {
-		c.Detail += "; nRF91 support: " + cfg
-		return c
+// openOCDNRF91 says whether the installed OpenOCD has the nRF91 scripts (flash.DetectOpenOCD,
+// the same check the openocd runner makes).
+func openOCDNRF91(ctx context.Context, look flash.LookPath, c Check) Check {
+	info, err := flash.DetectOpenOCD(ctx, look)
+	switch {
+	case err != nil:
+		c.Status, c.Detail = Warn, c.Detail+"; "+err.Error()
+	case info.Board != "":
+		c.Detail += "; nRF91 support: " + filepath.Join(info.Scripts, info.Board)
+	case info.Target != "":
+		c.Detail += "; nRF91 support: " + filepath.Join(info.Scripts, info.Target) + " (with interface/jlink.cfg)"
+	default:
+		scripts := "no scripts directory found"
+		if info.Scripts != "" {
+			scripts = "none in " + info.Scripts
+		}
+		c.Status = Warn
+		c.Detail += "; no nRF91 support: no nRF91 board or target script (" + scripts + ")"
+		c.Fix = "nRF91 support came to OpenOCD after 0.12.0: put an OpenOCD built from current sources first on PATH, " +
+			"give a config for your probe and an nRF91 with --openocd-config FILE, or flash with another runner (--runner nrfutil, nrfjprog, jlink, or gdb through a GDB server)"
 	}
-	c.Status = Warn
-	c.Detail += "; no nRF91 support: it has no " + cfg
-	if l := lastLine(out); l != "" {
-		c.Detail += " (" + l + ")"
-	}
-	c.Fix = "put an OpenOCD that has " + cfg + " first on PATH, or flash with another runner (--runner nrfutil, nrfjprog, jlink, or gdb through a GDB server)"
 	return c
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // jlinkServer looks for a stale J-Link GUI server on the RTT telnet port.

@@ -63,21 +63,42 @@ const QuarterBytes = 1024
 type Renderer struct {
 	mode Mode
 	w    io.Writer
-	mu   sync.Mutex // serializes plain lines
-	p    *mpb.Progress
 	now  func() time.Time
 
-	boards []*Board // guarded by mu
-	closed bool     // guarded by mu: no bars after Close
+	mu     sync.Mutex    // serializes plain lines; guards the fields below
+	p      *mpb.Progress // the bars' container, from the first bar on (Bars)
+	boards []*Board
+	closed bool // no bars after Close
 }
 
-// New returns a renderer writing to w (stderr) in the given mode.
+// New returns a renderer writing to w (stderr) in the given mode. Nothing is drawn, and no
+// goroutine runs, until the first transfer.
 func New(w io.Writer, mode Mode) *Renderer {
-	r := &Renderer{mode: mode, w: w, now: time.Now}
-	if mode == Bars {
-		r.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(80), mpb.WithRefreshRate(100*time.Millisecond), mpb.ForceTTY())
+	return &Renderer{mode: mode, w: w, now: time.Now}
+}
+
+// Writer is w for other lines (logs, notes): while bars are drawn it prints each write above
+// them instead of through them.
+func (r *Renderer) Writer() io.Writer { return lineWriter{r} }
+
+type lineWriter struct{ r *Renderer }
+
+func (l lineWriter) Write(b []byte) (int, error) {
+	r := l.r
+	r.mu.Lock()
+	p := r.p
+	if p == nil || r.closed {
+		defer r.mu.Unlock()
+		return r.w.Write(b)
 	}
-	return r
+	r.mu.Unlock()
+	if n, err := p.Write(b); err == nil {
+		return n, nil
+	}
+	// The bars ended in between: straight to w.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.w.Write(b)
 }
 
 // Mode is the renderer's mode.
@@ -85,20 +106,17 @@ func (r *Renderer) Mode() Mode { return r.mode }
 
 // Close completes every bar and waits until the last frame is drawn.
 func (r *Renderer) Close() {
-	if r.p == nil {
-		return
-	}
 	r.mu.Lock()
-	boards, closed := r.boards, r.closed
+	boards, closed, p := r.boards, r.closed, r.p
 	r.closed = true
 	r.mu.Unlock()
-	if closed {
+	if closed || p == nil {
 		return
 	}
 	for _, b := range boards {
 		b.Done()
 	}
-	r.p.Wait()
+	p.Wait()
 }
 
 // Board is the progress of one board: its steps and its transfers. name prefixes its lines
@@ -124,6 +142,9 @@ func (b *Board) addBar() {
 	defer b.r.mu.Unlock()
 	if b.r.closed {
 		return
+	}
+	if b.r.p == nil {
+		b.r.p = mpb.New(mpb.WithOutput(b.r.w), mpb.WithWidth(80), mpb.WithRefreshRate(100*time.Millisecond), mpb.ForceTTY())
 	}
 	bar, err := b.r.p.Add(0, mpb.BarStyle().Build(),
 		mpb.PrependDecorators(
@@ -198,13 +219,7 @@ func (b *Board) Step(format string, args ...any) {
 }
 
 func (r *Renderer) line(s string) {
-	if r.mode == Bars {
-		fmt.Fprintln(r.p, s) // above the bars, at the next refresh
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fmt.Fprintln(r.w, s)
+	fmt.Fprintln(r.Writer(), s) // above the bars while there are any
 }
 
 // Transfer reports done of total bytes of the transfer named what ("%CMNG sent"). A report with
