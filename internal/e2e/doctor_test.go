@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nrfprov/nrfprov/internal/flash"
 	"github.com/nrfprov/nrfprov/internal/sim"
 )
 
@@ -92,7 +93,11 @@ func TestDoctorRunners(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("doctor without tools: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"INFO  runner", "nrfjprog is not on PATH", "nrfutil install device", "apt-get install openocd",
+	ocd, err := flash.Lookup("openocd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"INFO  runner", "nrfjprog is not on PATH", "nrfutil install device", ocd.Install,
 		"no flash tool is installed", "nothing blocks provisioning"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("doctor without tools lacks %q:\n%s", want, r.stdout)
