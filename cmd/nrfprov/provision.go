@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"text/tabwriter"
@@ -26,6 +25,7 @@ type provisionFlags struct {
 	maxRecoveries int
 	wf            workflowFlags // the flash workflow (flash.go)
 	all           bool          // every connected board (multi.go)
+	identityOnly  bool          // the manifest's identity only (identity.go)
 }
 
 func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withApply bool) {
@@ -89,9 +89,9 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 	if a.multiBoard(pf) {
 		return a.runMulti(ctx, command, pf)
 	}
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := a.loadManifest(pf)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	a.applyBoardDefaults(m.Board)
 	host, _, err := a.host()
@@ -190,7 +190,8 @@ func (r reportResult) text(w io.Writer) {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", it.SecTag, it.TypeName, it.Action, it.Reason)
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "%d of %d to change\n", r.Plan.Changes(), len(r.Plan.Items))
+		identityPlanText(w, r.Plan.Identity)
+		fmt.Fprintf(w, "%d of %d to change\n", r.Plan.Changes(), len(r.Plan.Items)+identityItems(r.Plan.Identity))
 		return
 	}
 	fmt.Fprintln(tw, "SEC_TAG\tTYPE\tACTION\tOUTCOME\tPROOF\tSHA-256")
@@ -203,6 +204,7 @@ func (r reportResult) text(w io.Writer) {
 			fmt.Fprintf(w, "  %d %s: %s\n", res.SecTag, res.TypeName, res.Detail)
 		}
 	}
+	identityReportText(w, r.Identity)
 	fmt.Fprintf(w, "%d written, %d deleted, %d resets\n", r.Writes, r.Deletes, r.Recoveries)
 }
 
