@@ -234,7 +234,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(a.boardCommands()...)
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
-	root.AddCommand(a.newIdentityCmd())
+	root.AddCommand(a.newIdentityCmd(), a.newModemFirmwareCmd())
 	return root
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
 	"github.com/nrfprov/nrfprov/internal/flash"
+	"github.com/nrfprov/nrfprov/internal/provision"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -171,6 +172,8 @@ func exitFor(err error) int {
 	switch {
 	case errors.As(err, &bf):
 		return bf.code
+	case errors.Is(err, provision.ErrStorageBroken):
+		return exitStorageBroken
 	case errors.Is(err, errLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
 	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight):

@@ -119,6 +119,7 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 		o.Events = func(e provision.Event) { a.renderEvent(e) }
 	}
 	rep, err := provision.Run(ctx, m, o)
+	err = a.withReprogram(err)
 	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan") {
 		if perr := a.print(command, reportResult{rep, pf.dryRun}); perr != nil && err == nil {
 			err = perr

@@ -236,6 +236,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 			return err
 		}
 		if attempt >= r.o.MaxRecoveries {
+			if attempt > 0 && !r.o.DryRun {
+				// It hung again after a reset: is it this credential, or the storage itself?
+				if perr := r.probeStorage(ctx, err); perr != nil {
+					return perr
+				}
+			}
 			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
