@@ -103,8 +103,11 @@ helps (provision says so, with the command). --dry-run prints the exact command 
 			if err := a.execModemFirmware(cmd.Context(), f, pkg, cmds); err != nil {
 				return err
 			}
-			a.confirmModemFirmware(cmd.Context(), &res)
-			return a.print("modem-firmware", res)
+			cerr := a.confirmModemFirmware(cmd.Context(), &res)
+			if err := a.print("modem-firmware", res); err != nil {
+				return err
+			}
+			return cerr
 		},
 	}
 	addRunnerFlags(cmd, &rf, "reset-kind")
@@ -144,11 +147,11 @@ func (a *app) execModemFirmware(ctx context.Context, f *flasher, pkg *flash.Mode
 
 // confirmModemFirmware asks the board which modem firmware it runs now. A board that cannot be
 // asked (no port given, the application runs no AT host) is not a failure of the update: the
-// result says how to check.
-func (a *app) confirmModemFirmware(ctx context.Context, res *modemFirmwareResult) {
+// result says how to check. A modem that reports another version is (errVerify).
+func (a *app) confirmModemFirmware(ctx context.Context, res *modemFirmwareResult) error {
 	if a.bf.port == "" && a.bf.board == "" {
 		res.Note = "check the version with `nrfprov info` (give --port or --board to have it checked here)"
-		return
+		return nil
 	}
 	err := a.withBoard(ctx, func(d *device.Device) error {
 		fw, err := d.Store.FirmwareVersion(ctx)
@@ -164,8 +167,11 @@ func (a *app) confirmModemFirmware(ctx context.Context, res *modemFirmwareResult
 	case strings.EqualFold(res.ModemFirmware, res.Version):
 		res.Confirmed = true
 	default:
-		res.Note = fmt.Sprintf("the modem reports %s, not %s: the update did not take; run the command again", res.ModemFirmware, res.Version)
+		res.Note = fmt.Sprintf("the modem reports %s, not %s", res.ModemFirmware, res.Version)
+		return fmt.Errorf("modem-firmware: the modem reports %s after programming %s: the update did not take; run the command again: %w",
+			res.ModemFirmware, res.Version, errVerify)
 	}
+	return nil
 }
 
 // exitStorageBroken: the modem's credential storage looks broken (docs/exit-codes.md).
