@@ -18,7 +18,6 @@
 package identity
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -276,10 +275,4 @@ func CheckCert(spec *Spec, certPEM []byte, pubSHA string, now time.Time) (*x509.
 		return c, errors.New("its public key is not the one the modem generated")
 	}
 	return c, nil
-}
-
-// SameBytes reports whether two PEM texts are equal ignoring CR before LF (the shell stores
-// CR LF line breaks).
-func SameBytes(a, b []byte) bool {
-	return bytes.Equal(bytes.ReplaceAll(a, []byte("\r\n"), []byte("\n")), bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
 }
