@@ -38,19 +38,24 @@ const (
 	probeContent           = "nrfprov"
 )
 
-// probeStorage runs when writes kept hanging after every reset allowed: it resets once more and
-// writes one tiny credential. If that hangs too, the storage is broken (the board is reset again
-// so that it is left answering); if it answers, the storage works and the hang is the
-// credential's own.
+// probeStorage runs when writes kept hanging after every reset allowed: it resets once more,
+// checks that the modem answers a query (CFUN), and writes one tiny credential. If the query
+// answers and the write hangs, the storage is broken (the board is reset again so that it is
+// left answering); otherwise it returns nil and the caller gives up as before.
 func (r *runner) probeStorage(ctx context.Context, cause error) error {
 	if err := r.recover(ctx, cause); err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EventRecover, Message: "checking the credential storage with a tiny write"})
-	err := r.goOffline(ctx)
-	if err == nil {
-		_, err = r.dev.Store.Write(ctx, probeTag, probeType, []byte(probeContent))
+	if _, err := r.dev.Store.CFUN(ctx); err != nil {
+		// The modem does not even answer a query: not the storage (a modem slower than the
+		// deadlines, a link that lost the board).
+		return nil
 	}
+	if err := r.goOffline(ctx); err != nil {
+		return nil
+	}
+	_, err := r.dev.Store.Write(ctx, probeTag, probeType, []byte(probeContent))
 	switch {
 	case err == nil:
 		if derr := r.dev.Store.Delete(ctx, probeTag, probeType); derr != nil && !isNotFound(derr) {
