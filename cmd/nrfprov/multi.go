@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -160,9 +159,9 @@ func (a *app) multiBoards(pf provisionFlags) ([]string, error) {
 
 // runMulti provisions (or plans) several boards concurrently.
 func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) error {
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := a.loadManifest(pf)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	a.applyBoardDefaults(m.Board)
 	a.bf.board = "" // the manifest's board default names one board; the list decides here

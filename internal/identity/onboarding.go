@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 )
 
 // OnboardingRow is one device in the CSV nRF Cloud's bulk onboarding takes, in the columns
@@ -26,10 +27,16 @@ func (r OnboardingRow) fields() []string {
 	return []string{r.DeviceID, r.SubType, r.Tags, r.FWTypes, r.CertPEM}
 }
 
+// onboardingMu serialises the updates of onboarding files: several boards provisioned at once
+// (provision --all) share one file. Separate nrfprov processes must not share one.
+var onboardingMu sync.Mutex
+
 // UpsertOnboarding makes path hold row: a row with the same device ID is replaced, other rows are
 // kept in order, and a new device is appended. When the file already holds exactly this row it
 // is not touched (changed false).
 func UpsertOnboarding(path string, row OnboardingRow) (changed bool, err error) {
+	onboardingMu.Lock()
+	defer onboardingMu.Unlock()
 	var rows [][]string
 	data, err := os.ReadFile(path)
 	switch {
