@@ -395,8 +395,8 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 		return a.runProvision(ctx, "provision", pf, f.resetter())
 	}
 	// Everything is checked before the board is touched.
-	if _, err := provision.Load(pf.manifest, os.LookupEnv); err != nil {
-		return usageError{err}
+	if _, err := a.loadManifest(pf); err != nil {
+		return err
 	}
 	atImg, err := loadImage("--flash-at-client", wf.atClient)
 	if err != nil {
