@@ -67,11 +67,11 @@ func identityPlanText(w io.Writer, d *identity.Decision) {
 	if d == nil {
 		return
 	}
-	id := d.DeviceID
-	if id == "" {
-		id = "(the UUID %KEYGEN reports)"
+	id := "device " + d.DeviceID
+	if d.DeviceID == "" {
+		id = "device ID from the UUID %KEYGEN reports"
 	}
-	fmt.Fprintf(w, "identity %d (device %s): %s: %s\n", d.SecTag, id, d.Action, d.Reason)
+	fmt.Fprintf(w, "identity %d (%s): %s: %s\n", d.SecTag, id, d.Action, d.Reason)
 }
 
 func identityReportText(w io.Writer, r *provision.IdentityReport) {

@@ -56,8 +56,11 @@ func CASHA256(spec *Spec) string {
 // inputs give the same plan.
 func Decide(spec *Spec, obs Observed, rec *Record, now time.Time) Decision {
 	d := Decision{SecTag: spec.SecTag, Action: ActionGenerate}
-	if spec.IDSource == FromIMEI {
+	switch {
+	case spec.IDSource == FromIMEI:
 		d.DeviceID = spec.DeviceID(obs.IMEI, "")
+	case rec != nil && rec.DeviceUUID != "":
+		d.DeviceID = spec.DeviceID(obs.IMEI, rec.DeviceUUID) // the device's UUID does not change
 	}
 	var key, cert *cmng.Entry
 	for i := range obs.Entries {

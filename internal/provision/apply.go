@@ -393,7 +393,11 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 		}
 		plan.Identity = id
 	}
-	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+	size := len(plan.Items)
+	if plan.Identity != nil {
+		size++
+	}
+	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
 	return plan, actual, nil
 }
 
