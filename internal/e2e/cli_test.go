@@ -42,9 +42,16 @@ func runNrfprov(t *testing.T, stdin string, args ...string) cliResult {
 
 func runNrfprovEnv(t testing.TB, env []string, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runNrfprovIn(t, "", env, stdin, args...)
+}
+
+// runNrfprovIn is runNrfprovEnv in the working directory dir (for relative paths).
+func runNrfprovIn(t testing.TB, dir string, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nrfprovBin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
