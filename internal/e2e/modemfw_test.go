@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -133,5 +134,36 @@ func TestBrokenStorageAndModemFirmware(t *testing.T) {
 	r = run("provision", "-m", m, "--runner", "nrfjprog")
 	if r.code != 0 || !strings.Contains(r.stdout, "3 written, 0 deleted, 0 resets") {
 		t.Fatalf("re-run: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestLongWriteHangIsNotBrokenStorage: the seed report's firmware hangs on long writes only; the
+// tiny write of the storage check answers, so provision gives up as before (exit 5, not 13) and
+// leaves nothing of the check behind.
+func TestLongWriteHangIsNotBrokenStorage(t *testing.T) {
+	t.Parallel()
+	const sn = "000960001704"
+	dir := t.TempDir()
+	cert := certOfSize(t, 1500)
+	m := filepath.Join(dir, "m.yaml")
+	for name, content := range map[string]string{"ca.pem": cert, "m.yaml": "version: 1\ncredentials:\n  - {sec_tag: 42, type: ROOT_CA_CERT, file: ca.pem}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, Profile: "mfw_nrf9160_0.7.0-29.alpha"})
+	env, _ := flashEnv(t, b.Config().RunDir)
+	r := runNrfprovEnv(t, env, "", "--board", sn, "--modem-latency", "300ms", "provision", "-m", m, "--runner", "nrfjprog", "--max-recoveries", "1")
+	if r.code != 5 || !strings.Contains(r.stderr, "checking the credential storage") || strings.Contains(r.stderr, "looks broken") {
+		t.Fatalf("exit %d, want 5 after a storage check that answered\nstderr: %s", r.code, r.stderr)
+	}
+	st, err := b.State(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Credentials {
+		if c.SecTag == 2147483647 {
+			t.Fatalf("the storage check's credential was left behind: %+v", c)
+		}
 	}
 }
