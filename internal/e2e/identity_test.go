@@ -246,3 +246,35 @@ identity:
 		t.Fatalf("plan after the key changed: %+v", replan.Plan.Identity)
 	}
 }
+
+// TestIdentityThroughTheShell: through the Modem Shell the modem stores the certificate with
+// CR LF line breaks; the identity is still proven (by the stored form's SHA-256), with the device
+// ID from the UUID, on nRF91x1 firmware that validates certificate PEM, and the re-run keeps it.
+func TestIdentityThroughTheShell(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001705", Personality: sim.ModemShell, Profile: "mfw_nrf91x1_2.0.x"})
+	throwawayCA(t, dir)
+	m := filepath.Join(dir, "identity.yaml")
+	if err := os.WriteFile(m, []byte("version: 1\nidentity:\n  sec_tag: 7\n  client_cert: {sign_with: {ca: ca.pem, ca_key: ca.key}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(a ...string) []string { return append([]string{"--port", b.VCOM0()}, a...) }
+	var rep identityReport
+	decode(t, ok(t, args("identity", "-m", m, "--json")...), "provision", &rep)
+	if rep.Identity.Outcome != "verified" || len(rep.Identity.DeviceID) != 36 {
+		t.Fatalf("first run: %+v", rep.Identity)
+	}
+	certPEM, err := os.ReadFile(rep.Identity.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := strings.ReplaceAll(string(certPEM), "\n", "\r\n")
+	if rep.Identity.CertSHA256 != sha(stored) {
+		t.Fatalf("certificate SHA-256 %s, want the CR LF form's %s", rep.Identity.CertSHA256, sha(stored))
+	}
+	decode(t, ok(t, args("identity", "-m", m, "--json")...), "provision", &rep)
+	if rep.Writes != 0 || rep.Generated != 0 || rep.Identity.Outcome != "kept" {
+		t.Fatalf("re-run: %+v", rep)
+	}
+}
