@@ -123,6 +123,7 @@ func hints(err error) []string {
 	if errors.Is(err, plugin.ErrBusy) {
 		hs = append(hs, "another program has the port open (a terminal, ModemManager, nRF Connect; for J-Link RTT, a stale JLinkGUIServer)")
 	}
+	hs = append(hs, flashHints(err)...)
 	if errors.Is(err, plugin.ErrUnknownTransport) {
 		hs = append(hs, "external transports are executables named "+plugin.ExecutablePrefix+"<name>, next to nrfprov, in $"+plugin.EnvPluginDir+" or on PATH")
 	}

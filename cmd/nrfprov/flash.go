@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,18 +26,24 @@ var errLeftOnATClient = errors.New("the board still runs the AT client firmware"
 
 // runnerFlags choose and configure the flash runner (docs/runners.md).
 type runnerFlags struct {
-	runner      string
-	gdbAddress  string
-	buildDir    string
-	westRunner  string
-	jlinkDevice string
-	resetKind   string
+	runner        string
+	gdbAddress    string
+	gdbHalt       string
+	gdbReset      string
+	openocdConfig string
+	buildDir      string
+	westRunner    string
+	jlinkDevice   string
+	resetKind     string
 }
 
 func addRunnerFlags(cmd *cobra.Command, rf *runnerFlags, kindFlag string) {
 	f := cmd.Flags()
 	f.StringVar(&rf.runner, "runner", "auto", "flash runner: auto, "+strings.Join(flash.Names(), ", ")+" (auto: the first installed of nrfutil, nrfjprog, JLinkExe, west, openocd)")
 	f.StringVar(&rf.gdbAddress, "gdb-address", "", "the GDB server (host:port) of --runner gdb")
+	f.StringVar(&rf.gdbHalt, "gdb-halt", "monitor", "how --runner gdb halts the core around its writes: monitor (monitor halt/go), interrupt (QEMU) or none (OpenOCD)")
+	f.StringVar(&rf.gdbReset, "gdb-reset", flash.DefaultGDBReset, "the monitor commands of --runner gdb's reset, separated by ';' (QEMU: system_reset; OpenOCD: reset run)")
+	f.StringVar(&rf.openocdConfig, "openocd-config", "", "the OpenOCD config script for -f (default: the installed OpenOCD's nRF91 board or target script)")
 	f.StringVar(&rf.westRunner, "west-runner", "", "west flash --runner (default: the build's runners.yaml flash-runner)")
 	f.StringVar(&rf.jlinkDevice, "jlink-device", flash.DefaultDevice, "J-Link device name (JLinkExe -device)")
 	f.StringVar(&rf.resetKind, kindFlag, string(flash.ResetSystem), "reset kind: system, pin or debug (what each runner can do: docs/runners.md)")
@@ -52,25 +59,37 @@ type flasher struct {
 }
 
 // newFlasher resolves the runner. The work directory for generated files lives until the
-// command ends (cleanup).
+// command ends (cleanup). With --runner auto, a build directory whose runners.yaml names one of
+// nrfprov's runners (nrfjprog, nrfutil, jlink, openocd) gets that runner, as west flash would
+// use it. A dry run needs no tool installed: it shows the lines the runner would run.
 func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flasher, func(), error) {
 	kind, err := flash.ParseResetKind(rf.resetKind)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
 	t := flash.Target{
-		Serial:     a.runnerSerial(),
-		Device:     rf.jlinkDevice,
-		BuildDir:   rf.buildDir,
-		WestRunner: rf.westRunner,
-		GDBAddress: rf.gdbAddress,
+		Device:        rf.jlinkDevice,
+		BuildDir:      rf.buildDir,
+		WestRunner:    rf.westRunner,
+		GDBAddress:    rf.gdbAddress,
+		GDBHalt:       rf.gdbHalt,
+		GDBReset:      rf.gdbReset,
+		OpenOCDConfig: rf.openocdConfig,
 	}
 	if build != nil && t.WestRunner == "" {
 		t.WestRunner = build.FlashRunner
 	}
-	if rf.runner != "auto" && rf.runner != "" {
+	name := rf.runner
+	if (name == "auto" || name == "") && build != nil && slices.Contains([]string{"nrfjprog", "nrfutil", "jlink", "openocd"}, build.FlashRunner) {
+		name = build.FlashRunner
+		a.log.WithField("runner", name).Debug("the build's runners.yaml flash-runner")
+	}
+	if _, err := flash.ParseGDBHalt(rf.gdbHalt); err != nil {
+		return nil, nil, usageError{err}
+	}
+	if name != "auto" && name != "" {
 		// What the named runner cannot do is a usage error, whether it is installed or not.
-		r, err := flash.Lookup(rf.runner)
+		r, err := flash.Lookup(name)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
@@ -78,16 +97,34 @@ func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flas
 			return nil, nil, usageError{err}
 		}
 	}
-	r, err := flash.Resolve(rf.runner, t, nil)
-	if dryRun && errors.Is(err, flash.ErrNotInstalled) && rf.runner != "auto" && rf.runner != "" {
-		// A dry run of a named runner shows its command lines even where it is not installed.
+	r, err := flash.Resolve(name, t, nil)
+	if dryRun && errors.Is(err, flash.ErrNotInstalled) {
+		// A dry run shows the command lines even where the tool is not installed: the named
+		// runner's (or the build's), else the first that auto would try.
 		fmt.Fprintf(a.stderr, "nrfprov: note: %v\n", err)
-		r, err = flash.Lookup(rf.runner)
+		if name == "auto" || name == "" {
+			name = flash.Names()[0]
+			fmt.Fprintf(a.stderr, "nrfprov: note: showing what %s would run\n", name)
+		}
+		r, err = flash.Lookup(name)
 	}
 	if err != nil {
 		if !errors.Is(err, flash.ErrNotInstalled) {
 			return nil, nil, usageError{err}
 		}
+		return nil, nil, err
+	}
+	if r.Name == "openocd" {
+		// Which nRF91 scripts this OpenOCD has (Debian's 0.12.0 has none). A dry run without
+		// OpenOCD shows the lines for upstream's scripts.
+		if err := flash.CheckOpenOCD(context.Background(), &t, nil); dryRun && errors.Is(err, flash.ErrNotInstalled) {
+			fmt.Fprintf(a.stderr, "nrfprov: note: %v\nnrfprov: note: showing what an OpenOCD with upstream's nRF91 scripts would run\n", err)
+			t.OpenOCDRecover = t.OpenOCDConfig == ""
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	if t.Serial, err = a.runnerSerial(r); err != nil {
 		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "nrfprov-flash-")
@@ -97,27 +134,39 @@ func (a *app) newFlasher(rf runnerFlags, build *flash.Build, dryRun bool) (*flas
 	return &flasher{a: a, r: r, t: t, kind: kind, workDir: dir}, func() { os.RemoveAll(dir) }, nil
 }
 
+// seggerVID is SEGGER's USB vendor ID: J-Link probes, on-board (the DKs' J-Link OB) or not.
+const seggerVID = "1366"
+
 // runnerSerial is the J-Link serial number the runner is given: --board, else the USB serial
-// number of the device that --port belongs to, else none (the tool takes the one probe).
-func (a *app) runnerSerial() string {
-	if a.bf.board != "" || a.bf.port == "" || a.bf.transport != "serial" {
-		return a.bf.board
+// number of the device that --port belongs to when that device is a J-Link (SEGGER's VID
+// 0x1366), else none (the tool takes the one probe). A port on another USB device (an FTDI or
+// CP210x cable, a Thingy:91's bridge) says nothing about the probe: nrfprov asks for --board
+// rather than guess. The gdb runner needs no serial number.
+func (a *app) runnerSerial(r *flash.Runner) (string, error) {
+	if a.bf.board != "" || a.bf.port == "" || a.bf.transport != "serial" || r.Name == "gdb" {
+		return a.bf.board, nil
 	}
 	want, err := filepath.EvalSymlinks(a.bf.port)
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	ports, err := serialio.ListPorts()
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	for _, p := range ports {
-		if got, err := filepath.EvalSymlinks(p.Path); err == nil && got == want && p.SerialNumber != "" {
-			a.log.WithFields(map[string]any{"port": a.bf.port, "serial_number": p.SerialNumber}).Debug("probe of the port")
-			return p.SerialNumber
+		got, err := filepath.EvalSymlinks(p.Path)
+		if err != nil || got != want || p.SerialNumber == "" {
+			continue
 		}
+		if !strings.EqualFold(p.VID, seggerVID) {
+			return "", usageError{fmt.Errorf("--port %s is on USB device %s:%s, not a SEGGER J-Link: its serial number %q is not the probe's; give the probe's serial number with --board (`nrfjprog --ids` or `nrfutil device list` lists them)",
+				a.bf.port, p.VID, p.PID, p.SerialNumber)}
+		}
+		a.log.WithFields(map[string]any{"port": a.bf.port, "serial_number": p.SerialNumber}).Debug("probe of the port")
+		return p.SerialNumber, nil
 	}
-	return ""
+	return "", nil
 }
 
 func (f *flasher) planProgram(img *flash.Image) ([]flash.Command, error) {
@@ -469,4 +518,31 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 	}
 	fmt.Fprintf(a.stderr, "flash: the application is back (%s)\n", appImg.Describe())
 	return perr
+}
+
+// flashHints are the remedies for what a flash tool's exit status said (nrfjprog's documented
+// codes; internal/flash), the way Zephyr's nRF runners turn them into advice.
+func flashHints(err error) []string {
+	var hs []string
+	switch {
+	case errors.Is(err, flash.ErrProtected):
+		hs = append(hs, "the device is protected (APPROTECT): run `nrfprov flash --recover …` to unlock it by erasing its flash (the modem's credentials are not in flash)")
+	case errors.Is(err, flash.ErrProbeNotFound):
+		hs = append(hs, "no J-Link with that serial number is connected: check --board (`nrfjprog --ids` or `nrfutil device list` lists the connected probes)")
+	case errors.Is(err, flash.ErrNoProbe):
+		hs = append(hs, "no debug probe is connected: plug in the board's debug USB port (on a DK, the J-Link OB's) and check the SEGGER J-Link software sees it")
+	case errors.Is(err, flash.ErrNoTarget):
+		hs = append(hs, "the probe cannot reach the nRF91: check the board's power and the debug cable; a protected device needs `nrfprov flash --recover …`")
+	case errors.Is(err, flash.ErrWrongFamily):
+		hs = append(hs, "the connected device is not an nRF91: check --board picks the right probe")
+	case errors.Is(err, flash.ErrNotErased):
+		hs = append(hs, "the flash was not erased where the image goes: run `nrfprov flash --recover …` to erase it")
+	case errors.Is(err, flash.ErrVerifyFailed):
+		hs = append(hs, "the flash read back differs from the image: retry; if it persists, `nrfprov flash --recover …` erases the whole flash first")
+	case errors.Is(err, flash.ErrToolArgs):
+		hs = append(hs, "the tool refused nrfprov's command line: check its version (`nrfjprog --version`) and report it with `nrfprov flash --dry-run …`'s lines")
+	case errors.Is(err, flash.ErrOpenOCDNoNRF91):
+		hs = append(hs, "see docs/runners.md, \"OpenOCD\": which OpenOCD builds have nRF91 scripts, and --openocd-config")
+	}
+	return hs
 }

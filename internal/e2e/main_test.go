@@ -60,7 +60,7 @@ func run(m *testing.M) int {
 		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
 		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
 		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim"},
-		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/flash/standin"},
+		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/e2e/testdata/standin"},
 	} {
 		// Build with the test binary's own -race setting: the packages are
 		// then already in the build cache, and the plugins run under the

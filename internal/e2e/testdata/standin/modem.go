@@ -49,15 +49,15 @@ func (t *tool) nrfjprogModem(zip, family, snr string, verify bool, resets []stri
 	}
 	switch {
 	case family != "" && strings.ToUpper(family) != "NRF91":
-		return fail(jprogInvalidArgument, "A modem firmware package can only be programmed into an NRF91 device, not %s.", family)
+		return fail(jprogWrongFamily, "A modem firmware package can only be programmed into an NRF91 device, not %s.", family)
 	case len(resets) > 0:
-		return fail(jprogInvalidArgument, "The modem firmware update resets the device itself: do not combine it with %s.", resets[0])
+		return fail(jprogIncompatibleArguments, "The modem firmware update resets the device itself: do not combine it with %s.", resets[0])
 	case !fileExists(zip):
-		return fail(jprogFileError, "The file %s could not be found.", zip)
+		return fail(jprogFileNotFound, "The file %s could not be found.", zip)
 	}
 	sock, err := board(snr)
 	if err != nil {
-		return fail(jprogNoDebugger, "%v.", err)
+		return fail(jprogNoDebuggers, "%v.", err)
 	}
 	fmt.Fprintln(t.out, "Parsing image file.")
 	err = programModem(sock, zip, verify, func(pct int, what string) {
