@@ -203,7 +203,12 @@ func (a *app) withReprogram(err error) error {
 	if !errors.As(err, &sb) {
 		return err
 	}
-	return storageBrokenError{err: sb, lines: reprogramCommands(sb.ModemFirmware, a.runnerSerial())}
+	r, _ := flash.Lookup("nrfutil")
+	sn, serr := a.runnerSerial(r)
+	if serr != nil {
+		sn = "" // a port on a non-J-Link device names no probe: the lines go without a serial number
+	}
+	return storageBrokenError{err: sb, lines: reprogramCommands(sb.ModemFirmware, sn)}
 }
 
 // reprogramCommands are the exact command lines that program the modem firmware package of
