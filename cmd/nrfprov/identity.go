@@ -13,7 +13,7 @@ import (
 
 func (a *app) newIdentityCmd() *cobra.Command {
 	var pf provisionFlags
-	cmd := &cobra.Command{
+	cmd := opensBoard(&cobra.Command{
 		Use:   "identity -m MANIFEST",
 		Short: "Key generated in the modem, certificate signed by your CA, written and verified, onboarding file",
 		Long: `Give the board the device identity of the manifest's identity: section, and nothing else of the
@@ -33,9 +33,10 @@ the whole manifest. See docs/identity.md.`,
 			if pf.dryRun {
 				return a.runProvision(cmd.Context(), "plan", pf, nil)
 			}
-			return a.runProvisionWorkflow(cmd, pf)
+			runnerSet := cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
+			return a.runProvisionWorkflow(cmd.Context(), pf, runnerSet)
 		},
-	}
+	})
 	a.addProvisionFlags(cmd, &pf, true)
 	return cmd
 }
@@ -51,7 +52,7 @@ func (a *app) loadManifest(pf provisionFlags) (*provision.Manifest, error) {
 		return m, nil
 	}
 	if m.Identity == nil {
-		return nil, usageError{fmt.Errorf("%s has no identity: section: add one (docs/identity.md) or use `nrfprov provision`", pf.manifest)}
+		return nil, usagef("%s has no identity: section: add one (docs/identity.md) or use `nrfprov provision`", pf.manifest)
 	}
 	return m.IdentityOnly(), nil
 }

@@ -50,7 +50,7 @@ func (r modemFirmwareResult) text(w io.Writer) {
 func (a *app) newModemFirmwareCmd() *cobra.Command {
 	var rf runnerFlags
 	var dryRun bool
-	cmd := &cobra.Command{
+	cmd := opensBoard(&cobra.Command{
 		Use:   "modem-firmware ZIP",
 		Short: "Program a modem firmware package (mfw_nrf9160_*.zip, mfw_nrf91x1_*.zip) through nrfutil or nrfjprog",
 		Long: `Program a modem firmware package as Nordic ships it (mfw_nrf9160_<version>.zip or
@@ -95,7 +95,7 @@ helps (provision says so, with the command). --dry-run prints the exact command 
 			res := modemFirmwareResult{Runner: f.r.Name, Package: pkg.Path, Version: pkg.Revision(), SHA256: pkg.SHA256,
 				Commands: commandLines(cmds), DryRun: dryRun}
 			if dryRun {
-				if !a.bf.json {
+				if !a.json {
 					printPlan(a.stdout, cmds)
 				}
 				return a.print("modem-firmware", res)
@@ -109,7 +109,7 @@ helps (provision says so, with the command). --dry-run prints the exact command 
 			}
 			return cerr
 		},
-	}
+	})
 	addRunnerFlags(cmd, &rf, "reset-kind")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the exact command lines, run nothing")
 	return cmd
@@ -131,18 +131,8 @@ func modemRunner(look flash.LookPath) string {
 }
 
 func (a *app) execModemFirmware(ctx context.Context, f *flasher, pkg *flash.ModemPackage, cmds []flash.Command) error {
-	fmt.Fprintf(a.stderr, "flash: programming %s with %s (this takes minutes on a real board; do not unplug it)\n", pkg.Describe(), f.r.Name)
-	last := -1
-	return flash.Exec(ctx, f.r, cmds, flash.ExecOptions{
-		Log:     a.log,
-		Timeout: modemFirmwareTimeout,
-		Progress: func(p flash.Progress) {
-			if p.Percent >= 0 && p.Percent != last {
-				last = p.Percent
-				fmt.Fprintf(a.stderr, "  %s [%d/%d] %d%%\n", p.Runner, p.Step, p.Steps, p.Percent)
-			}
-		},
-	})
+	a.notef("flash: programming %s with %s (this takes minutes on a real board; do not unplug it)", pkg.Describe(), f.r.Name)
+	return flash.Exec(ctx, f.r, cmds, flash.ExecOptions{Log: a.log, Timeout: modemFirmwareTimeout, Progress: a.progress.flash()})
 }
 
 // confirmModemFirmware asks the board which modem firmware it runs now. A board that cannot be
@@ -153,14 +143,8 @@ func (a *app) confirmModemFirmware(ctx context.Context, res *modemFirmwareResult
 		res.Note = "check the version with `nrfprov info` (give --port or --board to have it checked here)"
 		return nil
 	}
-	err := a.withBoard(ctx, func(d *device.Device) error {
-		fw, err := d.Store.FirmwareVersion(ctx)
-		if err != nil {
-			return err
-		}
-		res.ModemFirmware = fw.Raw
-		return nil
-	})
+	fw, err := a.askModemFirmware(ctx)
+	res.ModemFirmware = fw
 	switch {
 	case err != nil:
 		res.Note = fmt.Sprintf("programmed, but the board could not be asked for its modem firmware (%v): check with `nrfprov info` once it runs an AT host", err)
@@ -173,9 +157,6 @@ func (a *app) confirmModemFirmware(ctx context.Context, res *modemFirmwareResult
 	}
 	return nil
 }
-
-// exitStorageBroken: the modem's credential storage looks broken (docs/exit-codes.md).
-const exitStorageBroken = 13
 
 // storageBrokenError is provision's broken-storage error with the exact command lines that
 // program the modem firmware again, for this board's probe.
@@ -209,6 +190,25 @@ func (a *app) withReprogram(err error) error {
 		sn = "" // a port on a non-J-Link device names no probe: the lines go without a serial number
 	}
 	return storageBrokenError{err: sb, lines: reprogramCommands(sb.ModemFirmware, sn)}
+}
+
+// askModemFirmware opens the board of the link flags and asks AT+CGMR.
+func (a *app) askModemFirmware(ctx context.Context) (string, error) {
+	if err := a.singleBoard(); err != nil {
+		return "", err
+	}
+	host, _, err := a.host()
+	if err != nil {
+		return "", err
+	}
+	defer host.Close()
+	d, err := device.Open(ctx, host, a.deviceOptions())
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	fw, err := d.Store.FirmwareVersion(ctx)
+	return fw.Raw, err
 }
 
 // reprogramCommands are the exact command lines that program the modem firmware package of
