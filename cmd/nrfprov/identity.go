@@ -31,7 +31,7 @@ the whole manifest. See docs/identity.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pf.identityOnly = true
 			if pf.dryRun {
-				return a.runProvision(cmd.Context(), "plan", pf, nil)
+				return a.runProvision(cmd.Context(), pf.command(), pf, nil)
 			}
 			runnerSet := cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
 			return a.runProvisionWorkflow(cmd.Context(), pf, runnerSet)
@@ -39,6 +39,15 @@ the whole manifest. See docs/identity.md.`,
 	})
 	a.addProvisionFlags(cmd, &pf, true)
 	return cmd
+}
+
+// command is the verb the output envelope names: identity for the identity verb (also with
+// --dry-run), else provision.
+func (pf provisionFlags) command() string {
+	if pf.identityOnly {
+		return "identity"
+	}
+	return "provision"
 }
 
 // loadManifest loads the manifest (every problem reported before the board is touched) and,

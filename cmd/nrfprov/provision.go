@@ -209,7 +209,7 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}
 		}
 		if !runnerSet {
-			return a.runProvision(ctx, "provision", pf, nil)
+			return a.runProvision(ctx, pf.command(), pf, nil)
 		}
 		f, cleanup, err := a.newFlasher(wf.rf, nil, false)
 		if err != nil {
@@ -219,7 +219,7 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		if _, err := f.planReset(); err != nil {
 			return err
 		}
-		return a.runProvision(ctx, "provision", pf, f)
+		return a.runProvision(ctx, pf.command(), pf, f)
 	}
 	// Everything is checked before the board is touched.
 	if _, err := a.loadManifest(pf); err != nil {
@@ -265,11 +265,11 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		return err
 	}
 	if pf.dryRun {
-		return a.print("provision", plan)
+		return a.print(pf.command(), plan)
 	}
 	w := provision.FlashWorkflow{Flasher: f, ATClient: atImg, App: appImg,
 		Events: func(e provision.Event) { a.notef("%s: %s", e.Kind, e.Message) }}
 	return w.Run(ctx, func(ctx context.Context, reset provision.Resetter) error {
-		return a.runProvision(ctx, "provision", pf, reset)
+		return a.runProvision(ctx, pf.command(), pf, reset)
 	})
 }

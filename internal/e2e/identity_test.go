@@ -151,7 +151,7 @@ identity:
 
 	before, _ := os.ReadFile(stateFile)
 	var plan identityReport
-	decode(t, ok(t, args("identity", "-m", m, "--dry-run", "--json")...), "plan", &plan)
+	decode(t, ok(t, args("identity", "-m", m, "--dry-run", "--json")...), "identity", &plan)
 	if plan.Plan.Identity.Action != "generate+sign" || plan.Plan.Identity.DeviceID != "nrf-"+imei {
 		t.Fatalf("dry-run plan: %+v", plan.Plan.Identity)
 	}
@@ -164,7 +164,7 @@ identity:
 		t.Fatalf("identity: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	var rep identityReport
-	decode(t, r.stdout, "provision", &rep)
+	decode(t, r.stdout, "identity", &rep)
 	if rep.Generated != 1 || rep.Identity.Outcome != "verified" || rep.Identity.Proof != "sha256" || rep.Identity.DeviceID != "nrf-"+imei {
 		t.Fatalf("report: %+v", rep)
 	}
@@ -225,7 +225,7 @@ identity:
 	// The re-run proves the identity and writes nothing: not to the modem, not to the file.
 	before, _ = os.ReadFile(stateFile)
 	var again identityReport
-	decode(t, ok(t, args("identity", "-m", m, "--json")...), "provision", &again)
+	decode(t, ok(t, args("identity", "-m", m, "--json")...), "identity", &again)
 	if again.Writes != 0 || again.Generated != 0 || again.Identity.Action != "keep" || again.Identity.Outcome != "kept" || again.Identity.OnboardingWritten {
 		t.Fatalf("re-run: %+v", again)
 	}
@@ -261,7 +261,7 @@ func TestIdentityThroughTheShell(t *testing.T) {
 	}
 	args := func(a ...string) []string { return append([]string{"--port", b.VCOM0()}, a...) }
 	var rep identityReport
-	decode(t, ok(t, args("identity", "-m", m, "--json")...), "provision", &rep)
+	decode(t, ok(t, args("identity", "-m", m, "--json")...), "identity", &rep)
 	if rep.Identity.Outcome != "verified" || len(rep.Identity.DeviceID) != 36 {
 		t.Fatalf("first run: %+v", rep.Identity)
 	}
@@ -273,7 +273,7 @@ func TestIdentityThroughTheShell(t *testing.T) {
 	if rep.Identity.CertSHA256 != sha(stored) {
 		t.Fatalf("certificate SHA-256 %s, want the CR LF form's %s", rep.Identity.CertSHA256, sha(stored))
 	}
-	decode(t, ok(t, args("identity", "-m", m, "--json")...), "provision", &rep)
+	decode(t, ok(t, args("identity", "-m", m, "--json")...), "identity", &rep)
 	if rep.Writes != 0 || rep.Generated != 0 || rep.Identity.Outcome != "kept" {
 		t.Fatalf("re-run: %+v", rep)
 	}
