@@ -412,7 +412,7 @@ func TestFlashRefusesBeforeTouchingTheBoard(t *testing.T) {
 		code int
 		msgs []string
 	}{
-		{[]string{"flash", app}, 11, []string{"no flash runner found on PATH", "nrfutil install device", "nRF Command Line Tools", "J-Link Software", "west", "apt-get install openocd"}},
+		{[]string{"flash", app}, 11, []string{"no flash runner found on PATH", "nrfutil install device", "nRF Command Line Tools", "J-Link Software", "west", "OpenOCD with nRF91 support"}},
 		{[]string{"flash", app, "--runner", "jlink"}, 11, []string{"JLinkExe is not on PATH", "SEGGER J-Link Software and Documentation Pack"}},
 		{[]string{"reset", "--runner", "nrfjprog"}, 11, []string{"nrfjprog is not on PATH", "nRF Command Line Tools"}},
 		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app}, 11, []string{"no flash runner found"}},
@@ -440,10 +440,10 @@ func TestFlashRefusesBeforeTouchingTheBoard(t *testing.T) {
 		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--runner", "nrfjprog"}, []string{"--restore-app HEX or --build-dir DIR"}},
 		{[]string{"provision", "-m", m, "--restore-app", app, "--runner", "nrfjprog"}, []string{"go with --flash-at-client"}},
 		{[]string{"provision", "-m", m, "--flash-at-client", bad, "--restore-app", app, "--runner", "nrfjprog"}, []string{"--flash-at-client", "bad.hex"}},
-		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app, "--runner", "nrfutil", "--reset-kind", "debug"}, []string{"cannot do a debug reset", "system, pin"}},
+		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app, "--runner", "jlink", "--reset-kind", "debug"}, []string{"cannot do a debug reset", "system, pin"}},
 		{[]string{"reset", "--runner", "openocd", "--kind", "pin"}, []string{"cannot do a pin reset"}},
 		{[]string{"reset", "--runner", "gdb"}, []string{"--gdb-address"}},
-		{[]string{"flash", app, "--runner", "jlink", "--recover"}, []string{"has no recover", "nrfutil and nrfjprog"}},
+		{[]string{"flash", app, "--runner", "jlink", "--recover"}, []string{"has no recover", "nrfutil, nrfjprog and an OpenOCD with nrf91_recover"}},
 		{[]string{"reset", "--kind", "hard", "--runner", "nrfjprog"}, []string{"want system, pin or debug"}},
 	} {
 		r := runNrfprovEnv(t, env, "", c.args...)
