@@ -204,6 +204,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(a.newListCmd(), a.newReadCmd(), a.newWriteCmd(), a.newDeleteCmd(), a.newDeleteAllCmd(), a.newGenerateCmd())
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
+	root.AddCommand(a.newIdentityCmd(), a.newModemFirmwareCmd())
 	root.AddCommand(a.newDoctorCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c(a))
