@@ -50,6 +50,7 @@ func (a *app) argCompletions() map[string]completeFunc {
 		"nrfprov list":           positional(nil),
 		"nrfprov generate":       positional(nil),
 		"nrfprov flash":          positional(imageFiles),
+		"nrfprov modem-firmware": positional(modemPackages),
 		"nrfprov plugin connect": positional(a.completeTransports, a.completePorts),
 	}
 }
@@ -199,6 +200,10 @@ func manifests(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCom
 
 func imageFiles(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 	return []string{"hex", "elf"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
+func modemPackages(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	return []string{"zip"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
 func openOCDConfigs(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {

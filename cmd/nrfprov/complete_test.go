@@ -60,6 +60,8 @@ func TestCompletionValues(t *testing.T) {
 		{[]string{"provision", "-m", ""}, []string{"yaml", "yml"}, ":8"},
 		{[]string{"plan", "--manifest", ""}, []string{"yaml", "yml"}, ":8"},
 		{[]string{"flash", ""}, []string{"hex", "elf"}, ":8"},
+		{[]string{"identity", "-m", ""}, []string{"yaml", "yml"}, ":8"},
+		{[]string{"modem-firmware", ""}, []string{"zip"}, ":8"},
 	} {
 		got, dir := complete(t, c.args...)
 		slices.Sort(got)

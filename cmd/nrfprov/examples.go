@@ -36,7 +36,12 @@ var examples = map[string][]string{
 	"nrfprov generate": {
 		`$ nrfprov --port /dev/ttyACM0 generate 44 --attributes "O=Example,CN=device-1" --out device-1.csr`,
 	},
-	"nrfprov plan": {"$ nrfprov --port /dev/ttyACM0 plan -m examples/nrfcloud/manifest.yaml"},
+	"nrfprov identity": {
+		"$ nrfprov --port /dev/ttyACM0 identity -m identity.yaml --dry-run",
+		"$ nrfprov --port /dev/ttyACM0 identity -m identity.yaml",
+	},
+	"nrfprov modem-firmware": {"$ nrfprov --board 960000001 modem-firmware mfw_nrf9160_1.3.6.zip --runner nrfutil --dry-run"},
+	"nrfprov plan":           {"$ nrfprov --port /dev/ttyACM0 plan -m examples/nrfcloud/manifest.yaml"},
 	"nrfprov provision": {
 		"$ nrfprov --port /dev/ttyACM0 provision -m examples/nrfcloud/manifest.yaml",
 		"# every connected board at once, one progress bar each",
