@@ -222,10 +222,14 @@ type Stats struct {
 	Boots         uint64 `json:"boots"`
 	HungCommands  uint64 `json:"hung_commands"`
 	OverflowBytes uint64 `json:"overflow_bytes"`
-	GarbledBytes  uint64 `json:"garbled_by_line_speed,omitempty"`
-	RTTDownBytes  uint64 `json:"rtt_down_bytes,omitempty"`
-	RTTUpBytes    uint64 `json:"rtt_up_bytes,omitempty"`
-	RTTUpDropped  uint64 `json:"rtt_up_dropped,omitempty"`
+	// CommandsBeforeReady counts lines at_client received before "Ready": the modem library was
+	// not initialised, so each came back as its own text with no result code (§2.5). This is
+	// the board answering, not the port echoing: the pseudo-terminal never echoes.
+	CommandsBeforeReady uint64 `json:"commands_before_ready,omitempty"`
+	GarbledBytes        uint64 `json:"garbled_by_line_speed,omitempty"`
+	RTTDownBytes        uint64 `json:"rtt_down_bytes,omitempty"`
+	RTTUpBytes          uint64 `json:"rtt_up_bytes,omitempty"`
+	RTTUpDropped        uint64 `json:"rtt_up_dropped,omitempty"`
 }
 
 // StartBoard powers a board on: it opens its VCOM0 pseudo-terminal, starts the firmware, and
@@ -248,6 +252,12 @@ func StartBoard(ctx context.Context, cfg BoardConfig) (*Board, error) {
 	n, err := openNVM(statePath, FirmwareImage{Personality: cfg.Personality})
 	if err != nil {
 		return nil, err
+	}
+	if n.modemRevision != "" {
+		// The modem firmware programmed earlier (modemfw.go) outlives the process.
+		if prof, err = profileForRevision(n.modemRevision); err != nil {
+			return nil, err
+		}
 	}
 	b := &Board{
 		cfg:  cfg,
@@ -632,6 +642,10 @@ func (b *Board) handle(c byte) {
 		return
 	}
 	st := b.fw.line(line, b.ready)
+	if st.notReady {
+		b.stats.CommandsBeforeReady++
+		b.log.Debug("command before Ready: the modem library is not initialised, the AT host writes the command back")
+	}
 	switch {
 	case st.modem != nil:
 		b.execute(st.modem)
@@ -836,6 +850,10 @@ type State struct {
 	Stats        Stats               `json:"stats"`
 	RTTAddress   uint32              `json:"rtt_address,omitempty"`
 	Halted       bool                `json:"halted,omitempty"`
+	// ModemFirmware is what AT+CGMR answers; BrokenStorage: every credential write hangs
+	// until the modem firmware is programmed again.
+	ModemFirmware string `json:"modem_firmware"`
+	BrokenStorage bool   `json:"broken_storage,omitempty"`
 }
 
 // State returns a snapshot of the board.
@@ -843,23 +861,25 @@ func (b *Board) State(ctx context.Context) (State, error) {
 	var s State
 	err := b.call(ctx, func() error {
 		s = State{
-			SerialNumber: b.cfg.SerialNumber,
-			Profile:      b.prof.Name,
-			Firmware:     b.nvm.firmware,
-			VCOM0:        b.VCOM0(),
-			Powered:      b.powered,
-			Ready:        b.ready,
-			Busy:         b.busy,
-			Hung:         b.hung,
-			CFUN:         b.modem.cfun,
-			CMEE:         b.modem.cmee,
-			Credentials:  b.nvm.summary(),
-			Faults:       b.faults.list(),
-			Stats:        b.stats,
-			RXQueued:     len(b.queue),
-			RXFIFO:       len(b.fifo),
-			Halted:       b.halted,
-			Socket:       b.cfg.Listen,
+			SerialNumber:  b.cfg.SerialNumber,
+			Profile:       b.prof.Name,
+			Firmware:      b.nvm.firmware,
+			VCOM0:         b.VCOM0(),
+			Powered:       b.powered,
+			Ready:         b.ready,
+			Busy:          b.busy,
+			Hung:          b.hung,
+			CFUN:          b.modem.cfun,
+			CMEE:          b.modem.cmee,
+			Credentials:   b.nvm.summary(),
+			Faults:        b.faults.list(),
+			Stats:         b.stats,
+			RXQueued:      len(b.queue),
+			RXFIFO:        len(b.fifo),
+			Halted:        b.halted,
+			Socket:        b.cfg.Listen,
+			ModemFirmware: b.prof.Revision,
+			BrokenStorage: b.nvm.brokenStorage,
 		}
 		if b.rttActive() {
 			s.RTTAddress = b.rttAddr

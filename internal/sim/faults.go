@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -23,11 +24,15 @@ import (
 //   - "slow": the modem takes LatencyMS longer for every command (0 restores).
 //   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
 //     small AT buffer on read-back (0 restores).
-//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528).
+//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528;
+//     refused on a profile without the rule, before mfw 1.3.2; see Profile.PowerOffWarning).
 //   - "store_capacity": the modem's store takes at most Count user credentials (+CME ERROR: 515;
 //     0 = no limit).
 //   - "echo": Enabled makes the device echo every received byte.
 //   - "noise": Count random bytes are written before the banner of the next boot.
+//   - "broken_storage": the modem's credential store hangs every %CMNG write and delete and every
+//     %KEYGEN (no answer, the AT host busy until a reset), through resets and power cycles, and
+//     clear_faults does not heal it: only programming a modem firmware package does (modemfw.go).
 //   - "line_speed": Enabled makes the board honour the line speed the host set on the port: when
 //     it differs from the board's baud rate, every byte is garbled both ways (a host at the
 //     wrong baud rate sees no answer it can read, and the board no command).
@@ -42,6 +47,49 @@ type Fault struct {
 	LatencyMS   int     `json:"latency_ms,omitempty"`
 	Bytes       int     `json:"bytes,omitempty"`
 	Enabled     bool    `json:"enabled,omitempty"`
+}
+
+// isSwitch reports whether the kind is turned on and off by Enabled. Turning one off removes it
+// from the active faults.
+func (f Fault) isSwitch() bool {
+	switch f.Kind {
+	case "power_off_warning", "echo", "line_speed":
+		return true
+	}
+	return false
+}
+
+// MarshalJSON writes "enabled" for the switch kinds even when false, so that a request to turn
+// one off says so (see UnmarshalJSON).
+func (f Fault) MarshalJSON() ([]byte, error) {
+	type plain Fault
+	if !f.isSwitch() {
+		return json.Marshal(plain(f))
+	}
+	return json.Marshal(struct {
+		plain
+		Enabled bool `json:"enabled"`
+	}{plain(f), f.Enabled})
+}
+
+// UnmarshalJSON reads a fault. A switch kind (power_off_warning, echo, line_speed) must say
+// "enabled": {"kind":"power_off_warning"} alone is refused rather than read as "off".
+func (f *Fault) UnmarshalJSON(p []byte) error {
+	type plain Fault
+	var v struct {
+		plain
+		Enabled *bool `json:"enabled"`
+	}
+	if err := json.Unmarshal(p, &v); err != nil {
+		return err
+	}
+	*f = Fault(v.plain)
+	if v.Enabled != nil {
+		f.Enabled = *v.Enabled
+	} else if f.isSwitch() {
+		return fmt.Errorf(`sim: fault %s: "enabled" is missing: {"kind":%q,"enabled":true} turns it on, false turns it off`, f.Kind, f.Kind)
+	}
+	return nil
 }
 
 // faultState is the board's active faults. The loop owns it, except the byte faults, which the
@@ -190,6 +238,9 @@ func (b *Board) inject(ft Fault) error {
 		}
 		f.truncate = ft.Bytes
 	case "power_off_warning":
+		if ft.Enabled && !b.prof.PowerOffWarning {
+			return fmt.Errorf("sim: fault power_off_warning: profile %s has no power-off warning (%%XPOFWARN and 528 come with mfw 1.3.2)", b.prof.Name)
+		}
 		b.modem.powerOffWarning = ft.Enabled
 	case "store_capacity":
 		if ft.Count < 0 {
@@ -203,6 +254,10 @@ func (b *Board) inject(ft Fault) error {
 		f.lineSpeed = ft.Enabled
 		f.speedMismatch = false
 		f.mu.Unlock()
+	case "broken_storage":
+		if err := b.breakStorage(); err != nil {
+			return err
+		}
 	case "noise":
 		if ft.Count <= 0 || ft.Count > 1<<16 {
 			return fmt.Errorf("sim: fault noise: count must be 1..65536")
@@ -212,6 +267,19 @@ func (b *Board) inject(ft Fault) error {
 		rng.Read(f.noise)
 	default:
 		return fmt.Errorf("sim: unknown fault kind %q", ft.Kind)
+	}
+	if ft.isSwitch() {
+		// A switch is listed once, while it is on.
+		kept := f.active[:0]
+		for _, a := range f.active {
+			if a.Kind != ft.Kind {
+				kept = append(kept, a)
+			}
+		}
+		f.active = kept
+		if !ft.Enabled {
+			return nil
+		}
 	}
 	f.active = append(f.active, ft)
 	return nil
