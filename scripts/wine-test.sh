@@ -65,6 +65,9 @@ declare -A skip=(
   # its fixtures are Unix executables: exec bits, case-sensitive names, no .exe
   [plugin]='^TestDiscoverOrderAndShadowing$'
   # their expected messages spell paths with '/'; Windows prints its own separator
+  # a virtual board on a PTY; the Unix backslash rule (TestSplitCommandWindowsPaths covers
+  # Windows); a fake reset command that is a shell script
+  [cmd/nrfprov]='^(TestCompletionValues|TestSplitCommand|TestCommandResetterRunsNoShell)$'
   [internal/provision]='^(TestLoadManifestValid|TestLoadManifestUnreadableCredential|TestParseManifestProblems|TestParseManifestReportsAllProblems)$'
 )
 pkgs=(serialio plugin plugin/rtttransport rtt rtt/gdb cmd/nrfprov internal/provision)
