@@ -85,7 +85,7 @@ func (a *app) pinDemoTransport() error {
 	}
 	f, err := plugin.Lookup(found, "tcp")
 	if err != nil {
-		return fmt.Errorf("demo: the virtual board is reached through the tcp transport: %w (it ships beside nrfprov in the release archives; `go install .../cmd/nrfprov-transport-tcp@latest` puts it beside a go-installed nrfprov)", err)
+		return fmt.Errorf("demo: the virtual board is reached through the tcp transport: %w (it ships beside nrfprov in the release archives; `go install github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp@latest` puts it beside a go-installed nrfprov; with `go run`, build both into one folder instead)", err)
 	}
 	if f.Source != plugin.SourceBeside {
 		return nil // Verify will say it is not pinned, with the hint to lock it
