@@ -68,7 +68,7 @@ var _ Transport = (*Client)(nil)
 
 // Start launches the transport called name and describes it. External
 // transports must match their pinned SHA-256 (ErrNotLocked,
-// *ChecksumMismatchError otherwise). The process runs with AutoMTLS, dies
+// *ChecksumMismatchError otherwise). The process runs with mutual TLS (EnvTLS), dies
 // with the host (Pdeathsig on Linux) and is killed by Close. ctx bounds the
 // start only.
 func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
@@ -89,7 +89,11 @@ func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
 	log := h.cfg.Log.WithField("transport", name)
 	// go-plugin would append the host environment after ours; we pass it
 	// first ourselves so that our values win.
-	cmd.Env = append(os.Environ(), EnvLogLevel+"="+h.cfg.Log.Logger.GetLevel().String())
+	mtls, err := newMTLS()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = append(os.Environ(), EnvLogLevel+"="+h.cfg.Log.Logger.GetLevel().String(), mtls.env)
 	dieWithParent(cmd)
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig: Handshake,
@@ -98,7 +102,7 @@ func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
 		},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		TLSConfig:        mtls.config, // mutual TLS with one-time Ed25519 keys (EnvTLS)
 		Managed:          true,
 		SkipHostEnv:      true,
 		StartTimeout:     h.cfg.StartTimeout,

@@ -261,7 +261,9 @@ func (r *runner) goOffline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur != cmng.CFUNOffline {
+	// Writes need the modem deactivated: offline (4) or powered off (0, how it boots) are both
+	// fine as they are, with nothing to set or restore.
+	if cur != cmng.CFUNOffline && cur != 0 {
 		if err := r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
 			return err
 		}
@@ -345,7 +347,7 @@ func (r *runner) recover(ctx context.Context, cause error) error {
 func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	d := r.dev
 	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
-	entries, err := d.Store.List(ctx)
+	entries, err := r.list(ctx)
 	if err != nil {
 		return Plan{}, Actual{}, err
 	}
@@ -375,7 +377,47 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	return plan, actual, nil
 }
 
-// apply carries the plan out one command at a time; each write is checked by listing its entry.
+// listTagsMax is how many sec_tags a run lists one by one (AT%CMNG=1,<tag>); a manifest with more
+// lists the whole modem once.
+const listTagsMax = 4
+
+// list lists what the plan needs: the manifest's and the pruned sec_tags only, so the modem's own
+// entries and other tags do not cross the wire, or everything when there are many tags.
+func (r *runner) list(ctx context.Context) ([]cmng.Entry, error) {
+	var tags []uint32
+	seen := map[uint32]bool{}
+	for _, c := range r.m.Credentials {
+		if !seen[c.SecTag] {
+			seen[c.SecTag] = true
+			tags = append(tags, c.SecTag)
+		}
+	}
+	for _, t := range r.m.Prune {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	if len(tags) > listTagsMax {
+		return r.dev.Store.List(ctx)
+	}
+	var all []cmng.Entry
+	for _, t := range tags {
+		es, err := r.dev.Store.ListTag(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.SecTag == t { // only what was asked for, whatever the modem adds
+				all = append(all, e)
+			}
+		}
+	}
+	cmng.MarkSharedHashes(all) // as one listing of them all would have
+	return all, nil
+}
+
+// apply carries the plan out one command at a time; verify then proves every write by listing.
 func (r *runner) apply(ctx context.Context, plan Plan) error {
 	total, done := plan.Changes(), 0
 	for i := range plan.Items {
@@ -391,12 +433,11 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			}
 			r.rep.Deletes++
 		default:
-			_, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
-			var ve *cmng.VerifyError
-			if err != nil && !errors.As(err, &ve) {
+			// Not listed one by one: verify lists once after every change and proves each
+			// credential by its SHA-256 (or read-back); a mismatch is reported there as failed.
+			if err := r.dev.Store.Put(ctx, it.SecTag, it.Type, it.content); err != nil {
 				return err
 			}
-			// A hash mismatch is not retried here: verify reports it as failed.
 			r.rep.Writes++
 		}
 		done++
@@ -419,7 +460,7 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 		entries = seen.Entries
 	} else {
 		var err error
-		if entries, err = d.Store.List(ctx); err != nil {
+		if entries, err = r.list(ctx); err != nil {
 			return err
 		}
 	}
