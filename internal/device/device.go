@@ -135,11 +135,6 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		d.Session.SetDialect(*dialect)
 	}
 	d.Detected = det
-	if term == nil && dialect == nil {
-		// Detection ended on a clean OK in the dialect and terminator it found: the link is in
-		// sync already, and a second AT would only cost a round trip.
-		return nil
-	}
 	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true}); err != nil {
 		if errors.Is(err, at.ErrNoATHost) {
 			// It answered detection a moment ago: this is a board that stopped answering.

@@ -201,44 +201,45 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}()
 
+	// Observe, plan and apply until an observation needs no change or follows the changes: that
+	// listing (one per sec_tag) is the proof verify reads, so a hang while proving recovers
+	// like any other.
 	var last Actual
-	changed := false
-	for attempt := 0; ; attempt++ {
-		plan, actual, err := r.observeAndPlan(ctx)
-		if err == nil && attempt == 0 {
-			r.rep.Plan = plan
+	applied, planned, resets := false, false, 0
+	for {
+		plan, actual, err := r.observeAndPlan(ctx, applied)
+		if err == nil && !planned {
+			r.rep.Plan, planned = plan, true
 		}
 		if err == nil {
 			last = actual
 			if r.o.DryRun {
 				return nil
 			}
-			if plan.Changes() > 0 {
-				changed = true
-				if err = r.goOffline(ctx); err == nil {
-					err = r.apply(ctx, plan)
-				}
+			if applied || plan.Changes() == 0 {
+				break
 			}
-		}
-		if err == nil {
-			break
+			if err = r.goOffline(ctx); err == nil {
+				err = r.apply(ctx, plan)
+			}
+			if err == nil {
+				applied = true
+				continue
+			}
 		}
 		if !hung(err) {
 			return err
 		}
-		if attempt >= r.o.MaxRecoveries {
-			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
+		if resets >= r.o.MaxRecoveries {
+			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, resets, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
 			return rerr
 		}
-		changed = true
+		resets++
+		applied = false // what the reset left is observed and planned again
 	}
-	if !changed {
-		// Nothing was written, deleted or reset: the observation is the verification.
-		return r.verify(ctx, &last)
-	}
-	return r.verify(ctx, nil)
+	return r.verify(&last, !applied)
 }
 
 // identify asks the modem firmware version and the IMEI.
@@ -344,9 +345,13 @@ func (r *runner) recover(ctx context.Context, cause error) error {
 }
 
 // observeAndPlan lists the modem, reads back what only a read-back can prove, and plans.
-func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
+func (r *runner) observeAndPlan(ctx context.Context, proving bool) (Plan, Actual, error) {
 	d := r.dev
-	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
+	if proving {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
+	} else {
+		r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
+	}
 	entries, err := r.list(ctx)
 	if err != nil {
 		return Plan{}, Actual{}, err
@@ -373,7 +378,9 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 		}
 	}
 	plan := MakePlan(r.m, d.Detected.Dialect, actual, r.rep.Device)
-	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+	if !proving {
+		r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+	}
 	return plan, actual, nil
 }
 
@@ -450,20 +457,15 @@ func isNotFound(err error) bool {
 	return errors.As(err, &me) && me.Code == 513
 }
 
-// verify proves each credential, or says it cannot. After changes it lists (and reads back)
-// again; when nothing changed, seen is the observation the plan was made from.
-func (r *runner) verify(ctx context.Context, seen *Actual) error {
+// verify proves each credential from seen, or says it cannot: the observation made after the
+// changes (or, when nothing changed, the one the plan was made from). announce emits the
+// verify event, which the observation after changes has emitted already.
+func (r *runner) verify(seen *Actual, announce bool) error {
 	d := r.dev
-	r.emit(Event{Kind: EventVerify, Message: "verifying"})
-	var entries []cmng.Entry
-	if seen != nil {
-		entries = seen.Entries
-	} else {
-		var err error
-		if entries, err = r.list(ctx); err != nil {
-			return err
-		}
+	if announce {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
 	}
+	entries := seen.Entries
 	fw := r.fw
 	listed := map[Key]cmng.Entry{}
 	for _, e := range entries {
@@ -490,7 +492,7 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the modem lists SHA-256 "+e.SHA256
 			}
 		case c.Type.Readable():
-			content, err := r.readBack(ctx, seen, k)
+			content, err := readBack(seen, k)
 			switch {
 			case err == nil && string(content) == string(stored):
 				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofReadBack
@@ -519,17 +521,12 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 	return nil
 }
 
-// readBack returns the credential's content: from the observation when there is one (a
-// truncated read there left no entry), else read now.
-func (r *runner) readBack(ctx context.Context, seen *Actual, k Key) ([]byte, error) {
-	if seen != nil {
-		if c, ok := seen.ReadBack[k]; ok {
-			return c, nil
-		}
-		return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
+// readBack returns the credential's content as observed (a truncated read there left no entry).
+func readBack(seen *Actual, k Key) ([]byte, error) {
+	if c, ok := seen.ReadBack[k]; ok {
+		return c, nil
 	}
-	_, content, err := r.dev.Store.Read(ctx, k.SecTag, k.Type)
-	return content, err
+	return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
 }
 
 // outcome is kept for credentials that were not written, else the proven outcome.
