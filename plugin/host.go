@@ -102,7 +102,7 @@ func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
 		},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		TLSConfig:        mtls.config, // mutual TLS with one-time Ed25519 keys (EnvTLS)
+		TLSConfig:        mtls.config, // mutual TLS with one-time P-256 keys (EnvTLS)
 		Managed:          true,
 		SkipHostEnv:      true,
 		StartTimeout:     h.cfg.StartTimeout,

@@ -1,7 +1,8 @@
 package plugin
 
 import (
-	"crypto/ed25519"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,7 +16,7 @@ import (
 )
 
 // EnvTLS carries a transport process's mutual-TLS material from the host: the plugin's own
-// one-time certificate and Ed25519 key, and the host's one-time certificate, which is the only
+// one-time certificate and P-256 key, and the host's one-time certificate, which is the only
 // client the plugin accepts. It replaces go-plugin's AutoMTLS, which makes a P-521 key and
 // certificate on both sides of every start (about a quarter of a provisioning run's CPU): the
 // same mutual TLS with keys that cost microseconds. The plugin's key travels in the child's
@@ -99,10 +100,10 @@ func serverTLS() (*tls.Config, error) {
 	}, nil
 }
 
-// oneTimeCert makes a self-signed Ed25519 certificate for "localhost", valid for a day, that
+// oneTimeCert makes a self-signed ECDSA P-256 certificate for "localhost", valid for a day, that
 // signs itself (so it is its own trust root, as AutoMTLS's are) and serves as client and server.
 func oneTimeCert() (tls.Certificate, []byte, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("plugin: tls: %w", err)
 	}
@@ -122,7 +123,7 @@ func oneTimeCert() (tls.Certificate, []byte, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("plugin: tls: %w", err)
 	}
