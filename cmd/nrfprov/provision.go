@@ -89,16 +89,21 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 	if a.multiBoard(pf) {
 		return a.runMulti(ctx, command, pf)
 	}
+	// The transport process starts while the manifest loads and hashes; a manifest whose board
+	// defaults name another transport leaves it unused (Close stops it).
+	host, _, herr := a.host()
+	if herr == nil {
+		defer host.Close()
+		host.Prestart(a.bf.transport)
+	}
 	m, err := provision.Load(pf.manifest, os.LookupEnv)
 	if err != nil {
 		return usageError{err}
 	}
-	a.applyBoardDefaults(m.Board)
-	host, _, err := a.host()
-	if err != nil {
-		return err
+	if herr != nil {
+		return herr
 	}
-	defer host.Close()
+	a.applyBoardDefaults(m.Board)
 	o := provision.Options{
 		Host:          host,
 		Device:        a.deviceOptions(),
