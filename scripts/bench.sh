@@ -46,8 +46,8 @@ bench ./internal/sim 'BaudPacing$' 3x
 bench ./internal/e2e 'ATRoundTrip$|BulkRead$' 200x
 bench ./internal/e2e 'StartToFirstByte$' 10x
 bench ./internal/e2e 'WriteCertificate$' 3x
-bench ./internal/e2e 'Provision$' 3x
-bench ./internal/e2e 'Provision16Boards$' 1x
+bench ./internal/e2e 'Provision$' 5x
+bench ./internal/e2e 'Provision16Boards$' 2x
 bench ./internal/e2e 'RTTDownOnVirtualBoard$' 3x
 bench ./rtt 'DownWriteThroughput$' 5x
 bench ./internal/e2e 'ProvisionOverRTTBackends$' 2x
