@@ -273,7 +273,7 @@ func (h *Host) Close() {
 	h.mu.Lock()
 	h.closed = true
 	clients, pre := h.clients, h.pre
-	h.clients, h.pre = nil, nil
+	h.clients, h.pre, h.early = nil, nil, nil
 	h.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, c := range clients {
