@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -9,15 +8,14 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
-func newVersionCmd(a *app) *cobra.Command {
+func (a *app) newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the nrfprov version and the transport protocol it speaks",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(a.stdout, "nrfprov %s (transport protocol %d, %s %s/%s)\n",
-				nrfprovVersion(), plugin.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			return a.print("version", versionResult{Version: nrfprovVersion(), Protocol: plugin.ProtocolVersion,
+				Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
 		},
 	}
 }
