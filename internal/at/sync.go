@@ -136,7 +136,9 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		return err == nil || errors.As(err, &er) || errors.As(err, &ce)
 	}
 	s.SetTerminator(TermCR)
-	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); err == nil {
+		return Detected{Dialect: Raw, Terminator: TermCR}, nil // a clean OK confirms itself
+	} else if answered(err) {
 		return s.confirm(ctx, probe, TermCR)
 	}
 	// No answer to CR: the line waits for an LF, which completes it in LF and CRLF mode alike.
@@ -144,7 +146,9 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		return Detected{}, err
 	}
 	s.SetTerminator(TermLF)
-	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); err == nil {
+		return Detected{Dialect: Raw, Terminator: TermLF}, nil
+	} else if answered(err) {
 		return s.confirm(ctx, probe, TermLF)
 	}
 	// CR LF completes the AT sent with LF alone.
