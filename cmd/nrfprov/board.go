@@ -72,5 +72,6 @@ func (a *app) deviceOptions() device.Options {
 	if a.bf.traceWire {
 		o.Trace = a.progress.wireTracer()
 	}
+	o.Progress = a.progress.transfers()
 	return o
 }

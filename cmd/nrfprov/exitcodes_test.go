@@ -57,6 +57,7 @@ func TestExitCodesMirrorTheDocs(t *testing.T) {
 		{exitMixed, errBoardsFailed{code: exitMixed, failed: 2, total: 3}},
 		{exitModem, errBoardsFailed{code: exitModem, failed: 1, total: 3}},
 		{exitInterrupted, wrap(context.Canceled)},
+		{exitStorageBroken, wrap(&provision.StorageBrokenError{ModemFirmware: "mfw_nrf9160_1.3.5", Cause: at.ErrTimeout})},
 	}
 	got := map[int]bool{exitOK: exitFor(nil) == exitOK}
 	for _, c := range cases {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +20,7 @@ type provisionFlags struct {
 	maxRecoveries int
 	wf            workflowFlags
 	all           bool // every connected board (multi.go)
+	identityOnly  bool // the manifest's identity only (identity.go)
 }
 
 // workflowFlags are provision's flash workflow: AT client in, provision, application back.
@@ -124,9 +124,9 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 		defer host.Close()
 		host.Prestart(a.bf.transport)
 	}
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := a.loadManifest(pf)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	a.applyBoardDefaults(m.Board)
 	o := a.provisionOptions(pf, m, a.progress)
@@ -142,7 +142,8 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 		return nil, herr
 	}
 	o.Host = host
-	return provision.Run(ctx, m, o)
+	rep, err := provision.Run(ctx, m, o)
+	return rep, a.withReprogram(err)
 }
 
 // provisionOptions are the run's options from the flags and the manifest; p renders its progress.
@@ -158,6 +159,7 @@ func (a *app) provisionOptions(pf provisionFlags, m *provision.Manifest, p progr
 	if a.bf.traceWire {
 		o.Device.Trace = p.wireTracer()
 	}
+	o.Device.Progress = p.transfers()
 	return o
 }
 
@@ -213,7 +215,7 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}
 		}
 		if !runnerSet {
-			return a.runProvision(ctx, "provision", pf, nil)
+			return a.runProvision(ctx, pf.command(), pf, nil)
 		}
 		f, cleanup, err := a.newFlasher(wf.rf, nil, false)
 		if err != nil {
@@ -223,11 +225,11 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		if _, err := f.planReset(); err != nil {
 			return err
 		}
-		return a.runProvision(ctx, "provision", pf, f)
+		return a.runProvision(ctx, pf.command(), pf, f)
 	}
 	// Everything is checked before the board is touched.
-	if _, err := provision.Load(pf.manifest, os.LookupEnv); err != nil {
-		return usageError{err}
+	if _, err := a.loadManifest(pf); err != nil {
+		return err
 	}
 	atImg, err := loadImage("--flash-at-client", wf.atClient)
 	if err != nil {
@@ -269,11 +271,11 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		return err
 	}
 	if pf.dryRun {
-		return a.print("provision", plan)
+		return a.print(pf.command(), plan)
 	}
 	w := provision.FlashWorkflow{Flasher: f, ATClient: atImg, App: appImg,
 		Events: func(e provision.Event) { a.notef("%s: %s", e.Kind, e.Message) }}
 	return w.Run(ctx, func(ctx context.Context, reset provision.Resetter) error {
-		return a.runProvision(ctx, "provision", pf, reset)
+		return a.runProvision(ctx, pf.command(), pf, reset)
 	})
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/identity"
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
@@ -41,6 +43,8 @@ type Options struct {
 	KeepCFUN bool
 	// Events receives progress; nil discards it.
 	Events func(Event)
+	// Now is the clock for certificate validity (nil: time.Now).
+	Now func() time.Time
 }
 
 // EventKind names a step of the workflow.
@@ -109,7 +113,10 @@ type Report struct {
 	Writes     int         `json:"writes"`
 	Deletes    int         `json:"deletes"`
 	Recoveries int         `json:"recoveries"`
-	DryRun     bool        `json:"dry_run,omitempty"`
+	// Generated counts the keys the modem generated (%KEYGEN) for the identity.
+	Generated int             `json:"keys_generated"`
+	Identity  *IdentityReport `json:"identity,omitempty"`
+	DryRun    bool            `json:"dry_run,omitempty"`
 }
 
 // Worst is the worst outcome in the report (kept when empty).
@@ -120,6 +127,9 @@ func (r *Report) Worst() Outcome {
 		if rank[res.Outcome] > rank[worst] {
 			worst = res.Outcome
 		}
+	}
+	if r.Identity != nil && rank[r.Identity.Outcome] > rank[worst] {
+		worst = r.Identity.Outcome
 	}
 	return worst
 }
@@ -231,6 +241,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 			return err
 		}
 		if resets >= r.o.MaxRecoveries {
+			if resets > 0 && !r.o.DryRun {
+				// It hung again after a reset: is it this credential, or the storage itself?
+				if perr := r.probeStorage(ctx, err); perr != nil {
+					return perr
+				}
+			}
 			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, resets, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
@@ -378,8 +394,19 @@ func (r *runner) observeAndPlan(ctx context.Context, proving bool) (Plan, Actual
 		}
 	}
 	plan := MakePlan(r.m, d.Detected.Dialect, actual, r.rep.Device)
+	if r.m.Identity != nil {
+		id, err := r.planIdentity(actual)
+		if err != nil {
+			return Plan{}, Actual{}, err
+		}
+		plan.Identity = id
+	}
+	size := len(plan.Items)
+	if plan.Identity != nil {
+		size++
+	}
 	if !proving {
-		r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+		r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
 	}
 	return plan, actual, nil
 }
@@ -388,7 +415,7 @@ func (r *runner) observeAndPlan(ctx context.Context, proving bool) (Plan, Actual
 // lists the whole modem once.
 const listTagsMax = 4
 
-// list lists what the plan needs: the manifest's and the pruned sec_tags only, so the modem's own
+// list lists what the plan needs: the manifest's, the pruned and the identity's sec_tags only, so the modem's own
 // entries and other tags do not cross the wire, or everything when there are many tags.
 func (r *runner) list(ctx context.Context) ([]cmng.Entry, error) {
 	var tags []uint32
@@ -399,7 +426,11 @@ func (r *runner) list(ctx context.Context) ([]cmng.Entry, error) {
 			tags = append(tags, c.SecTag)
 		}
 	}
-	for _, t := range r.m.Prune {
+	more := r.m.Prune
+	if r.m.Identity != nil {
+		more = append(slices.Clone(more), r.m.Identity.SecTag)
+	}
+	for _, t := range more {
 		if !seen[t] {
 			seen[t] = true
 			tags = append(tags, t)
@@ -448,6 +479,9 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			r.rep.Writes++
 		}
 		done++
+	}
+	if id := plan.Identity; id != nil && id.Action != identity.ActionKeep {
+		return r.applyIdentity(ctx, id, done, total)
 	}
 	return nil
 }
@@ -517,6 +551,9 @@ func (r *runner) verify(seen *Actual, announce bool) error {
 			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "still listed after the delete"
 		}
 		r.rep.Results = append(r.rep.Results, res)
+	}
+	if r.m.Identity != nil {
+		return r.verifyIdentity(entries)
 	}
 	return nil
 }
