@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
@@ -210,50 +211,51 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}()
 
+	// Observe, plan and apply until an observation needs no change or follows the changes: that
+	// listing (one per sec_tag) is the proof verify reads, so a hang while proving recovers
+	// like any other.
 	var last Actual
-	changed := false
-	for attempt := 0; ; attempt++ {
-		plan, actual, err := r.observeAndPlan(ctx)
-		if err == nil && attempt == 0 {
-			r.rep.Plan = plan
+	applied, planned, resets := false, false, 0
+	for {
+		plan, actual, err := r.observeAndPlan(ctx, applied)
+		if err == nil && !planned {
+			r.rep.Plan, planned = plan, true
 		}
 		if err == nil {
 			last = actual
 			if r.o.DryRun {
 				return nil
 			}
-			if plan.Changes() > 0 {
-				changed = true
-				if err = r.goOffline(ctx); err == nil {
-					err = r.apply(ctx, plan)
-				}
+			if applied || plan.Changes() == 0 {
+				break
 			}
-		}
-		if err == nil {
-			break
+			if err = r.goOffline(ctx); err == nil {
+				err = r.apply(ctx, plan)
+			}
+			if err == nil {
+				applied = true
+				continue
+			}
 		}
 		if !hung(err) {
 			return err
 		}
-		if attempt >= r.o.MaxRecoveries {
-			if attempt > 0 && !r.o.DryRun {
+		if resets >= r.o.MaxRecoveries {
+			if resets > 0 && !r.o.DryRun {
 				// It hung again after a reset: is it this credential, or the storage itself?
 				if perr := r.probeStorage(ctx, err); perr != nil {
 					return perr
 				}
 			}
-			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
+			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, resets, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
 			return rerr
 		}
-		changed = true
+		resets++
+		applied = false // what the reset left is observed and planned again
 	}
-	if !changed {
-		// Nothing was written, deleted or reset: the observation is the verification.
-		return r.verify(ctx, &last)
-	}
-	return r.verify(ctx, nil)
+	return r.verify(&last, !applied)
 }
 
 // identify asks the modem firmware version and the IMEI.
@@ -276,7 +278,9 @@ func (r *runner) goOffline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur != cmng.CFUNOffline {
+	// Writes need the modem deactivated: offline (4) or powered off (0, how it boots) are both
+	// fine as they are, with nothing to set or restore.
+	if cur != cmng.CFUNOffline && cur != 0 {
 		if err := r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
 			return err
 		}
@@ -357,10 +361,14 @@ func (r *runner) recover(ctx context.Context, cause error) error {
 }
 
 // observeAndPlan lists the modem, reads back what only a read-back can prove, and plans.
-func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
+func (r *runner) observeAndPlan(ctx context.Context, proving bool) (Plan, Actual, error) {
 	d := r.dev
-	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
-	entries, err := d.Store.List(ctx)
+	if proving {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
+	} else {
+		r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
+	}
+	entries, err := r.list(ctx)
 	if err != nil {
 		return Plan{}, Actual{}, err
 	}
@@ -397,11 +405,57 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	if plan.Identity != nil {
 		size++
 	}
-	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
+	if !proving {
+		r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
+	}
 	return plan, actual, nil
 }
 
-// apply carries the plan out one command at a time; each write is checked by listing its entry.
+// listTagsMax is how many sec_tags a run lists one by one (AT%CMNG=1,<tag>); a manifest with more
+// lists the whole modem once.
+const listTagsMax = 4
+
+// list lists what the plan needs: the manifest's, the pruned and the identity's sec_tags only, so the modem's own
+// entries and other tags do not cross the wire, or everything when there are many tags.
+func (r *runner) list(ctx context.Context) ([]cmng.Entry, error) {
+	var tags []uint32
+	seen := map[uint32]bool{}
+	for _, c := range r.m.Credentials {
+		if !seen[c.SecTag] {
+			seen[c.SecTag] = true
+			tags = append(tags, c.SecTag)
+		}
+	}
+	more := r.m.Prune
+	if r.m.Identity != nil {
+		more = append(slices.Clone(more), r.m.Identity.SecTag)
+	}
+	for _, t := range more {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	if len(tags) > listTagsMax {
+		return r.dev.Store.List(ctx)
+	}
+	var all []cmng.Entry
+	for _, t := range tags {
+		es, err := r.dev.Store.ListTag(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.SecTag == t { // only what was asked for, whatever the modem adds
+				all = append(all, e)
+			}
+		}
+	}
+	cmng.MarkSharedHashes(all) // as one listing of them all would have
+	return all, nil
+}
+
+// apply carries the plan out one command at a time; verify then proves every write by listing.
 func (r *runner) apply(ctx context.Context, plan Plan) error {
 	total, done := plan.Changes(), 0
 	for i := range plan.Items {
@@ -417,12 +471,11 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			}
 			r.rep.Deletes++
 		default:
-			_, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
-			var ve *cmng.VerifyError
-			if err != nil && !errors.As(err, &ve) {
+			// Not listed one by one: verify lists once after every change and proves each
+			// credential by its SHA-256 (or read-back); a mismatch is reported there as failed.
+			if err := r.dev.Store.Put(ctx, it.SecTag, it.Type, it.content); err != nil {
 				return err
 			}
-			// A hash mismatch is not retried here: verify reports it as failed.
 			r.rep.Writes++
 		}
 		done++
@@ -438,20 +491,15 @@ func isNotFound(err error) bool {
 	return errors.As(err, &me) && me.Code == 513
 }
 
-// verify proves each credential, or says it cannot. After changes it lists (and reads back)
-// again; when nothing changed, seen is the observation the plan was made from.
-func (r *runner) verify(ctx context.Context, seen *Actual) error {
+// verify proves each credential from seen, or says it cannot: the observation made after the
+// changes (or, when nothing changed, the one the plan was made from). announce emits the
+// verify event, which the observation after changes has emitted already.
+func (r *runner) verify(seen *Actual, announce bool) error {
 	d := r.dev
-	r.emit(Event{Kind: EventVerify, Message: "verifying"})
-	var entries []cmng.Entry
-	if seen != nil {
-		entries = seen.Entries
-	} else {
-		var err error
-		if entries, err = d.Store.List(ctx); err != nil {
-			return err
-		}
+	if announce {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
 	}
+	entries := seen.Entries
 	fw := r.fw
 	listed := map[Key]cmng.Entry{}
 	for _, e := range entries {
@@ -478,7 +526,7 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the modem lists SHA-256 "+e.SHA256
 			}
 		case c.Type.Readable():
-			content, err := r.readBack(ctx, seen, k)
+			content, err := readBack(seen, k)
 			switch {
 			case err == nil && string(content) == string(stored):
 				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofReadBack
@@ -510,17 +558,12 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 	return nil
 }
 
-// readBack returns the credential's content: from the observation when there is one (a
-// truncated read there left no entry), else read now.
-func (r *runner) readBack(ctx context.Context, seen *Actual, k Key) ([]byte, error) {
-	if seen != nil {
-		if c, ok := seen.ReadBack[k]; ok {
-			return c, nil
-		}
-		return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
+// readBack returns the credential's content as observed (a truncated read there left no entry).
+func readBack(seen *Actual, k Key) ([]byte, error) {
+	if c, ok := seen.ReadBack[k]; ok {
+		return c, nil
 	}
-	_, content, err := r.dev.Store.Read(ctx, k.SecTag, k.Type)
-	return content, err
+	return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
 }
 
 // outcome is kept for credentials that were not written, else the proven outcome.
