@@ -47,7 +47,7 @@ func (a *app) demo(ctx context.Context, socket bool) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	board, err := sim.StartBoard(ctx, sim.BoardConfig{RunDir: filepath.Join(dir, "run"), Log: a.log, Listen: demoListen(socket), ReadyDelay: demoReadyDelay(socket)})
+	board, err := sim.StartBoard(ctx, sim.BoardConfig{RunDir: filepath.Join(dir, "run"), Log: a.log, Listen: demoListen(socket), ListenHold: socket})
 	if err != nil {
 		return err
 	}

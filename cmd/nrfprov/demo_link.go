@@ -18,6 +18,9 @@ import (
 // board's VCOM0, opened with the serial transport like a real DK). Elsewhere, or with the
 // hidden --socket flag, its UART listens on a loopback TCP port and nrfprov reaches it through
 // the tcp transport's plugin process, as it would a board behind a serial-to-network bridge.
+// That board holds what it sends while no peer is connected (sim.BoardConfig.ListenHold), as a
+// pseudo-terminal does: a recovery closes the link, resets the board and opens the link again
+// through a new transport process, which then still reads the "Ready" sent before it connected.
 
 // demoUsesSocket reports whether the demo board gets a socket rather than a pseudo-terminal.
 func demoUsesSocket(forced bool) bool { return forced || runtime.GOOS != "linux" }
@@ -28,19 +31,6 @@ func demoListen(socket bool) string {
 		return "tcp:127.0.0.1:0"
 	}
 	return ""
-}
-
-// demoReadyDelay is how long the board's modem takes to come up after a reset. On a socket,
-// what the board sends while no peer is connected is lost, as on an unconnected UART; a
-// recovery closes the link, resets the board and opens the link again through a new transport
-// process, which must be connected before "Ready" goes out. Three seconds leaves room for a
-// slow process start (under Wine it takes about 0.6 s) and is still what a real nRF91 takes
-// to bring its modem up. On a pseudo-terminal the default stays: the PTY keeps the banner.
-func demoReadyDelay(socket bool) time.Duration {
-	if socket {
-		return 3 * time.Second
-	}
-	return 0
 }
 
 // demoLink is the transport and port that reach the board, and how to name them.

@@ -76,6 +76,11 @@ type BoardConfig struct {
 	// (QEMU's -serial tcp:HOST:PORT, say, bridging an emulated MCU's UART to the modem); there
 	// is no VCOM0 link then. Pacing and the receive model are those of the PTY.
 	Listen string
+	// ListenHold keeps what the board sends while no peer is connected to its Listen socket
+	// (the newest 4 KiB) and gives it to the next peer first, as a pseudo-terminal keeps it for
+	// its next reader: a host that reconnects after a reset still sees the banner and "Ready".
+	// Without it those bytes are lost, as on an unconnected UART.
+	ListenHold bool
 	// Log receives the board's diagnostics (never credential contents). Nil discards them.
 	Log *logrus.Entry
 }
@@ -142,6 +147,8 @@ func (c *BoardConfig) applyDefaults() error {
 		if _, _, err := ParseListen(c.Listen); err != nil {
 			return err
 		}
+	} else if c.ListenHold {
+		return errors.New("sim: ListenHold needs Listen (a pseudo-terminal keeps unread output anyway)")
 	}
 	if c.Log == nil {
 		l := logrus.New()
@@ -346,7 +353,7 @@ func (b *Board) SerialNumber() string { return b.cfg.SerialNumber }
 // openPort opens the UART's host side: a pseudo-terminal behind the VCOM0 link, or the socket.
 func (b *Board) openPort() (*vcom, error) {
 	if b.cfg.Listen != "" {
-		return openSocketPort(b.cfg.Listen)
+		return openSocketPort(b.cfg.Listen, b.cfg.ListenHold)
 	}
 	return openVCOM(b.VCOM0())
 }

@@ -14,16 +14,23 @@ import (
 // that brings its own UART: QEMU's chardev (-serial tcp:HOST:PORT) connects here and the modem
 // model answers on it with the same pacing and receive model as on a PTY. One peer at a time: a
 // new connection replaces the old one. While nobody is connected, what the board sends is lost
-// on the wire, as on an unconnected UART.
+// on the wire, as on an unconnected UART; with hold it is kept (up to holdLimit bytes, the
+// newest) and goes to the next peer first, as a pseudo-terminal keeps it for its next reader.
 type sockLine struct {
 	ln   net.Listener
 	addr string // "tcp:HOST:PORT" or "unix:PATH", as bound
+	hold bool
 
 	mu     sync.Mutex
 	conn   net.Conn
+	held   []byte        // with hold: what the board sent while no peer was connected
 	next   chan struct{} // closed and replaced when a connection arrives or the line closes
 	closed bool
 }
+
+// holdLimit bounds what a held line keeps for its next peer: a Linux pseudo-terminal's input
+// buffer is 4 KiB; a board's boot output (banner, "Ready") is far less.
+const holdLimit = 4096
 
 // ParseListen checks a socket spec: "tcp:HOST:PORT" (port 0 picks a free one) or "unix:PATH".
 func ParseListen(spec string) (network, address string, err error) {
@@ -39,8 +46,9 @@ func ParseListen(spec string) (network, address string, err error) {
 	return network, address, nil
 }
 
-// listenLine opens the socket and starts accepting.
-func listenLine(spec string) (*sockLine, error) {
+// listenLine opens the socket and starts accepting. With hold, what the board sends while no
+// peer is connected waits for the next one.
+func listenLine(spec string, hold bool) (*sockLine, error) {
 	network, address, err := ParseListen(spec)
 	if err != nil {
 		return nil, err
@@ -52,7 +60,7 @@ func listenLine(spec string) (*sockLine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: serial socket: %w", err)
 	}
-	s := &sockLine{ln: ln, addr: network + ":" + ln.Addr().String(), next: make(chan struct{})}
+	s := &sockLine{ln: ln, addr: network + ":" + ln.Addr().String(), hold: hold, next: make(chan struct{})}
 	go s.accept()
 	return s, nil
 }
@@ -71,6 +79,16 @@ func (s *sockLine) accept() {
 		}
 		if s.conn != nil {
 			s.conn.Close()
+		}
+		if len(s.held) > 0 {
+			// Under the lock: the board's next Write waits, so the held bytes go first.
+			c.SetWriteDeadline(time.Now().Add(gdbOpTimeout))
+			if _, err := c.Write(s.held); err != nil {
+				s.mu.Unlock()
+				c.Close() // the peer went away at once; the bytes stay for the next one
+				continue
+			}
+			s.held = nil
 		}
 		s.conn = c
 		close(s.next)
@@ -110,10 +128,16 @@ func (s *sockLine) Read(p []byte) (int, error) {
 	}
 }
 
-// Write sends to the connected peer; with none, the bytes are lost.
+// Write sends to the connected peer; with none, the bytes are lost, or held for the next peer.
 func (s *sockLine) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	c := s.conn
+	if c == nil && s.hold {
+		s.held = append(s.held, p...)
+		if over := len(s.held) - holdLimit; over > 0 {
+			s.held = append(s.held[:0], s.held[over:]...)
+		}
+	}
 	s.mu.Unlock()
 	if c == nil {
 		return len(p), nil

@@ -112,3 +112,32 @@ func TestSerialSocketUnix(t *testing.T) {
 	}
 	readUntilSock(t, r, "OK\r\n")
 }
+
+// TestSerialSocketHold: with ListenHold, what the board sends while no peer is connected waits
+// for the next one, as on a pseudo-terminal: a board reset with nobody connected still shows
+// its boot banner and "Ready" to the host that connects afterwards (nrfprov's recovery opens a
+// new transport after the reset), and the line works after them. Without the hold these bytes
+// are lost and the read below runs into its deadline.
+func TestSerialSocketHold(t *testing.T) {
+	b := startBoard(t, sim.BoardConfig{Listen: "tcp:127.0.0.1:0", ListenHold: true})
+	if err := b.Reset(b.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitReady(b.ctx()); err != nil { // "Ready" has gone out, to nobody
+		t.Fatal(err)
+	}
+	c, r := socketPeer(t, b.SerialSocket())
+	got := readUntilSock(t, r, "Ready\r\n")
+	if !strings.Contains(got, "*** Booting") {
+		t.Fatalf("held output: %q, want the boot banner before Ready", got)
+	}
+	if _, err := c.Write([]byte("AT\r")); err != nil {
+		t.Fatal(err)
+	}
+	readUntilSock(t, r, "OK\r\n")
+
+	if _, err := sim.StartBoard(b.ctx(), sim.BoardConfig{RunDir: t.TempDir(), ListenHold: true}); err == nil ||
+		!strings.Contains(err.Error(), "ListenHold needs Listen") {
+		t.Fatalf("ListenHold without Listen: %v", err)
+	}
+}

@@ -26,8 +26,8 @@ type vcom struct {
 }
 
 // openSocketPort is the port in socket mode: no PTY and no link, a listening socket.
-func openSocketPort(spec string) (*vcom, error) {
-	s, err := listenLine(spec)
+func openSocketPort(spec string, hold bool) (*vcom, error) {
+	s, err := listenLine(spec, hold)
 	if err != nil {
 		return nil, err
 	}
