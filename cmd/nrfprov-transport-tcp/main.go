@@ -1,101 +1,26 @@
-// Command nrfprov-transport-tcp is an external nrfprov transport: a raw TCP
-// connection to a serial port exported by ser2net (raw mode), a terminal
-// server, or a board on the network. It is also the example of how a third
-// party writes a transport: one Transport, one Conn, plugin.Serve in main.
+// Command nrfprov-transport-tcp is the tcp transport (package plugin/tcptransport) as an external
+// nrfprov transport, and the example of how a third party writes one: a plugin.Transport, and
+// plugin.Serve in main.
 //
-// Install it next to nrfprov, in $NRFPROV_PLUGIN_DIR or on PATH, then pin it
-// with `nrfprov transports lock`.
+// nrfprov serves "tcp" itself as a built-in, and a built-in wins over an external transport of
+// the same name (the external one is listed as shadowed and never run). So a copy you change
+// needs a name of its own: set name below (or build with -ldflags "-X main.name=mytcp"), call
+// the executable nrfprov-transport-<name>, install it next to nrfprov, in $NRFPROV_PLUGIN_DIR or
+// on PATH, and pin it with `nrfprov transports lock`.
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"maps"
-	"net"
-	"slices"
-	"syscall"
-	"time"
-
 	"github.com/nrfprov/nrfprov/plugin"
+	"github.com/nrfprov/nrfprov/plugin/tcptransport"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-type transport struct{}
-
-func (transport) Describe(context.Context) (plugin.Info, error) {
-	return plugin.Info{
-		Name:         "tcp",
-		Version:      version,
-		Description:  "raw TCP to a remote serial port (ser2net raw mode, terminal servers)",
-		Capabilities: []plugin.Capability{},
-	}, nil
-}
-
-// Open dials address ("host:port"). The only option is "connect_timeout",
-// a Go duration (default 5s).
-func (transport) Open(ctx context.Context, req plugin.OpenRequest) (plugin.Conn, error) {
-	timeout := 5 * time.Second
-	for k, v := range req.Options {
-		switch k {
-		case "connect_timeout":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("tcp: open %s: connect_timeout %q: %w", req.Address, v, plugin.ErrInvalidArgument)
-			}
-			timeout = d
-		default:
-			return nil, fmt.Errorf("tcp: open %s: unknown options %q: %w", req.Address,
-				slices.Sorted(maps.Keys(req.Options)), plugin.ErrInvalidArgument)
-		}
-	}
-	if req.Baud != 0 || req.FlowControl {
-		return nil, fmt.Errorf("tcp: open %s: line settings belong to the remote end: %w", req.Address, plugin.ErrNotSupported)
-	}
-	if _, _, err := net.SplitHostPort(req.Address); err != nil {
-		return nil, plugin.WithKind(fmt.Errorf("tcp: open: %w", err), plugin.ErrInvalidArgument)
-	}
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.DialContext(ctx, "tcp", req.Address)
-	if err != nil {
-		return nil, kinded(fmt.Errorf("tcp: open: %w", err))
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true) // AT traffic is small and interactive
-	}
-	return conn{c}, nil
-}
-
-// conn maps a dropped connection to ErrDisconnected.
-type conn struct{ net.Conn }
-
-func (c conn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	return n, kinded(err)
-}
-
-func (c conn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	return n, kinded(err)
-}
-
-func kinded(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return plugin.WithKind(err, plugin.ErrNotFound)
-	case errors.Is(err, net.ErrClosed):
-		return err
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
-		return plugin.WithKind(err, plugin.ErrDisconnected)
-	}
-	return err
-}
+// name is the transport's name: it must match the executable's nrfprov-transport-<name>.
+var name = tcptransport.Name
 
 func main() {
-	plugin.Serve(transport{}, plugin.PluginLogger().WithField("transport", "tcp"))
+	log := plugin.PluginLogger().WithField("transport", name)
+	plugin.Serve(tcptransport.New(name, version, log), log)
 }

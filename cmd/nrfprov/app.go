@@ -17,6 +17,7 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/plugin/rtttransport"
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
+	"github.com/nrfprov/nrfprov/plugin/tcptransport"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -39,6 +40,9 @@ var builtins = map[string]func(log *logrus.Entry) plugin.Transport{
 	},
 	rtttransport.Name: func(log *logrus.Entry) plugin.Transport {
 		return rtttransport.New(nrfprovVersion(), log)
+	},
+	tcptransport.Name: func(log *logrus.Entry) plugin.Transport {
+		return tcptransport.New(tcptransport.Name, nrfprovVersion(), log)
 	},
 }
 

@@ -29,7 +29,7 @@ func (a *app) newDemoCmd() *cobra.Command {
 		Short: "Provision a virtual board left broken by an earlier tool, then run again to show nothing is rewritten",
 		Long: `Start a virtual nRF9160 DK (nrfsim, in this process, on a real pseudo-terminal) in the state of the
 field report behind nrfprov (on Windows and macOS the board's UART is a loopback TCP port
-reached through the tcp transport instead): a root CA listed but holding only part of its bytes, and a key
+reached through nrfprov's built-in tcp transport instead): a root CA listed but holding only part of its bytes, and a key
 write that hung with the AT host stuck inside quotes. Then provision it from a manifest of
 throwaway test credentials (generated now, not secret), with progress, recovery through the
 board's debugger (reset), and verification; then provision again, which writes nothing.`,
@@ -67,11 +67,6 @@ func (a *app) demo(ctx context.Context, socket bool) error {
 	a.notef("demo: the board is broken like the field report: a partial root CA is listed, and a key write hung (its AT host is stuck inside quotes)")
 
 	a.bf.transport, a.bf.port = transport, port
-	if transport == "tcp" {
-		if err := a.pinDemoTransport(); err != nil {
-			return err
-		}
-	}
 	reset := provision.ResetFunc(func(ctx context.Context) error { return board.Reset(ctx) })
 	pf := provisionFlags{manifest: creds.manifest, maxRecoveries: 2}
 	a.notef("\ndemo: nrfprov provision -m %s", filepath.Base(creds.manifest))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -10,14 +9,14 @@ import (
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/sim"
-	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
 
 // The demo's virtual board is on a pseudo-terminal where the OS has them for it (Linux: the
 // board's VCOM0, opened with the serial transport like a real DK). Elsewhere, or with the
 // hidden --socket flag, its UART listens on a loopback TCP port and nrfprov reaches it through
-// the tcp transport's plugin process, as it would a board behind a serial-to-network bridge.
+// the tcp transport's plugin process (built into nrfprov, so a lone nrfprov binary runs the
+// demo on every OS), as it would a board behind a serial-to-network bridge.
 // That board holds what it sends while no peer is connected (sim.BoardConfig.ListenHold), as a
 // pseudo-terminal does: a recovery closes the link, resets the board and opens the link again
 // through a new transport process, which then still reads the "Ready" sent before it connected.
@@ -51,39 +50,4 @@ func openDemoLink(b *sim.Board) (io.ReadWriteCloser, error) {
 		return c, nil
 	}
 	return serialio.Open(b.VCOM0(), serialio.Config{})
-}
-
-// pinDemoTransport lets the demo run the tcp transport that ships beside nrfprov when the user
-// has pinned none: the demo trusts it as much as the nrfprov binary itself (release archives
-// carry both). A tcp transport found anywhere else still needs `nrfprov transports lock`.
-func (a *app) pinDemoTransport() error {
-	lf, err := plugin.ReadLockFile(a.lockPath)
-	if err != nil {
-		return err
-	}
-	if _, ok := lf.Transports["tcp"]; ok {
-		return nil
-	}
-	for _, c := range a.checksums {
-		if name, _, _ := strings.Cut(c, "="); name == "tcp" {
-			return nil
-		}
-	}
-	found, err := a.discover()
-	if err != nil {
-		return err
-	}
-	f, err := plugin.Lookup(found, "tcp")
-	if err != nil {
-		return fmt.Errorf("demo: the virtual board is reached through the tcp transport: %w (it ships beside nrfprov in the release archives; `go install github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp@latest` puts it beside a go-installed nrfprov; with `go run`, build both into one folder instead)", err)
-	}
-	if f.Source != plugin.SourceBeside {
-		return nil // Verify will say it is not pinned, with the hint to lock it
-	}
-	sum, err := plugin.FileSHA256(f.Path)
-	if err != nil {
-		return err
-	}
-	a.checksums = append(a.checksums, "tcp="+hex.EncodeToString(sum))
-	return nil
 }

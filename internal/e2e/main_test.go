@@ -27,7 +27,8 @@ import (
 // Binaries built once by TestMain.
 var (
 	nrfprovBin string // <bin>/nrfprov
-	tcpBin     string // <plugins>/nrfprov-transport-tcp, the external transport
+	tcpBin     string // <plugins>/nrfprov-transport-tcp, the external example (nrfprov's built-in tcp shadows it)
+	rawtcpBin  string // <plugins>/nrfprov-transport-rawtcp: the same example built under its own name
 	pluginDir  string // <plugins>: what tests pass as $NRFPROV_PLUGIN_DIR
 	futureBin  string // <future>/nrfprov-transport-future: speaks only protocol 2
 	nrfsimBin  string // <bin>/nrfsim: its `ctl reset` is the stand-in debugger reset
@@ -51,15 +52,17 @@ func run(m *testing.M) int {
 	bin, plugins, future := filepath.Join(tmp, "bin"), filepath.Join(tmp, "plugins"), filepath.Join(tmp, "future")
 	nrfprovBin = filepath.Join(bin, "nrfprov")
 	tcpBin = filepath.Join(plugins, "nrfprov-transport-tcp")
+	rawtcpBin = filepath.Join(plugins, "nrfprov-transport-rawtcp")
 	futureBin = filepath.Join(future, "nrfprov-transport-future")
 	nrfsimBin = filepath.Join(bin, "nrfsim")
 	pluginDir = plugins
-	for _, b := range []struct{ out, pkg string }{
-		{nrfprovBin, "github.com/nrfprov/nrfprov/cmd/nrfprov"},
-		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
-		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
-		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim"},
-		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/e2e/testdata/standin"},
+	for _, b := range []struct{ out, pkg, ldflags string }{
+		{nrfprovBin, "github.com/nrfprov/nrfprov/cmd/nrfprov", ""},
+		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp", ""},
+		{rawtcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp", "-X main.name=rawtcp"},
+		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin", ""},
+		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim", ""},
+		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/e2e/testdata/standin", ""},
 	} {
 		// Build with the test binary's own -race setting: the packages are
 		// then already in the build cache, and the plugins run under the
@@ -67,6 +70,9 @@ func run(m *testing.M) int {
 		args := []string{"build", "-o", b.out}
 		if raceEnabled {
 			args = append(args, "-race")
+		}
+		if b.ldflags != "" {
+			args = append(args, "-ldflags", b.ldflags)
 		}
 		cmd := exec.Command("go", append(args, b.pkg)...)
 		cmd.Stderr = os.Stderr

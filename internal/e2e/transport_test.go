@@ -257,6 +257,7 @@ type transportsJSON struct {
 		Name         string   `json:"name"`
 		Source       string   `json:"source"`
 		Path         string   `json:"path"`
+		Shadowed     []string `json:"shadowed"`
 		Status       string   `json:"status"`
 		Version      string   `json:"version"`
 		Protocol     int      `json:"protocol"`
@@ -282,15 +283,19 @@ func listTransports(t *testing.T, env []string) transportsJSON {
 	return doc.Result
 }
 
+// TestTransportsCommandListsAndLocks: the built-ins (rtt, serial, tcp) are listed and run; the
+// external tcp example in the plugin dir is shadowed by the built-in tcp (a built-in always
+// wins) and so never pinned; the same example built as rawtcp is an ordinary external
+// transport: not run until pinned, then run, and refused under a wrong --plugin-checksum.
 func TestTransportsCommandListsAndLocks(t *testing.T) {
 	lock := filepath.Join(t.TempDir(), "transports.lock")
 	env := []string{"NRFPROV_PLUGIN_DIR=" + pluginDir, "NRFPROV_PLUGIN_LOCK=" + lock}
 
 	got := listTransports(t, env)
-	if got.Schema != 1 || len(got.Transports) != 3 || got.Transports[0].Name != "rtt" {
-		t.Fatalf("transports = %+v, want rtt, serial and tcp, sorted", got)
+	if got.Schema != 1 || len(got.Transports) != 4 || got.Transports[0].Name != "rawtcp" {
+		t.Fatalf("transports = %+v, want rawtcp, rtt, serial and tcp, sorted", got)
 	}
-	rttRow, serial, tcp := got.Transports[0], got.Transports[1], got.Transports[2]
+	raw, rttRow, serial, tcp := got.Transports[0], got.Transports[1], got.Transports[2], got.Transports[3]
 	if rttRow.Status != "builtin" || strings.Join(rttRow.Capabilities, ",") != "reset" {
 		t.Errorf("rtt row = %+v", rttRow)
 	}
@@ -298,24 +303,29 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 		!strings.Contains(strings.Join(serial.Capabilities, ","), "flow-control") {
 		t.Errorf("serial row = %+v", serial)
 	}
-	if tcp.Name != "tcp" || tcp.Status != "not-locked" || tcp.Version != "" || tcp.Source != "plugin-dir" {
-		t.Errorf("unpinned tcp row = %+v; an unpinned plugin must not be run", tcp)
+	if tcp.Name != "tcp" || tcp.Status != "builtin" || tcp.Source != "builtin" || tcp.Path != nrfprovBin ||
+		tcp.Protocol != 1 || len(tcp.Shadowed) != 1 || tcp.Shadowed[0] != tcpBin {
+		t.Errorf("tcp row = %+v; want the built-in, shadowing %s", tcp, tcpBin)
+	}
+	if raw.Status != "not-locked" || raw.Version != "" || raw.Source != "plugin-dir" || raw.Path != rawtcpBin {
+		t.Errorf("unpinned rawtcp row = %+v; an unpinned plugin must not be run", raw)
 	}
 
 	out, errOut, code := nrfprov(t, env, "transports", "lock")
-	if code != 0 || !strings.Contains(out, "pinned tcp sha256:"+hex.EncodeToString(sha256File(t, tcpBin))) {
-		t.Fatalf("transports lock: exit %d\n%s%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "pinned rawtcp sha256:"+hex.EncodeToString(sha256File(t, rawtcpBin))) ||
+		strings.Contains(out, "pinned tcp") {
+		t.Fatalf("transports lock: exit %d, want rawtcp pinned and the shadowed tcp not\n%s%s", code, out, errOut)
 	}
-	tcp = listTransports(t, env).Transports[2]
-	if tcp.Status != "locked" || tcp.Version != "dev" || tcp.Protocol != 1 {
-		t.Errorf("pinned tcp row = %+v", tcp)
+	raw = listTransports(t, env).Transports[0]
+	if raw.Status != "locked" || raw.Version != "dev" || raw.Protocol != 1 {
+		t.Errorf("pinned rawtcp row = %+v", raw)
 	}
 
 	// A wrong --plugin-checksum beats the lock file, and is refused.
 	b := startBoard(t, sim.BoardConfig{})
 	addr := tcpBridge(t, b.VCOM0())
-	wrong := "tcp=" + strings.Repeat("ab", 32)
-	_, errOut, code = nrfprov(t, env, "--plugin-checksum", wrong, "plugin", "connect", "tcp", addr)
+	wrong := "rawtcp=" + strings.Repeat("ab", 32)
+	_, errOut, code = nrfprov(t, env, "--plugin-checksum", wrong, "plugin", "connect", "rawtcp", addr)
 	if code != 3 || !strings.Contains(errOut, "refusing to run") || !strings.Contains(errOut, "hint:") {
 		t.Fatalf("connect with a wrong checksum: exit %d, stderr:\n%s\nwant exit 3 and a clear refusal", code, errOut)
 	}
