@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Windows build under Wine (Debian's wine64): the Windows test binaries of the packages
-# that need no pseudo-terminal, `nrfprov.exe demo`, and `nrfprov.exe --transport tcp ... imei`
-# against a Linux nrfsim listening on loopback (a tcp transport child process on Windows).
+# that need no pseudo-terminal, `nrfprov.exe demo` from a folder holding nothing but nrfprov.exe,
+# and `nrfprov.exe --transport tcp ... imei` against a Linux nrfsim listening on loopback (the
+# built-in tcp transport's child process on Windows), then the same through the external example
+# transport built under its own name (an external plugin child process, pinned by checksum).
 # Installs wine64 and gcc-mingw-w64-x86-64 when missing and it runs as root (as .ci/run does).
 # Usage: scripts/wine-test.sh            (from anywhere in the repository)
 set -euo pipefail
@@ -87,14 +89,14 @@ for p in "${pkgs[@]}"; do
   fi
 done
 
-echo "wine-test: nrfprov.exe and nrfprov-transport-tcp.exe"
+echo "wine-test: nrfprov.exe (alone in its folder) and the example transport as nrfprov-transport-rawtcp.exe"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$work/bin/nrfprov.exe" ./cmd/nrfprov
-GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -o "$work/bin/nrfprov-transport-tcp.exe" ./cmd/nrfprov-transport-tcp
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -ldflags "-X main.name=rawtcp" -o "$work/plugins/nrfprov-transport-rawtcp.exe" ./cmd/nrfprov-transport-tcp
 go build -o "$work/nrfsim" ./cmd/nrfsim
 
 # The demo's board has no PTY on Windows: it listens on loopback and nrfprov.exe reaches it
-# through nrfprov-transport-tcp.exe. The first provision writes three credentials, the second
-# writes nothing.
+# through its built-in tcp transport (nrfprov.exe serving itself as a plugin child process), so
+# nrfprov.exe alone is enough. The first provision writes three credentials, the second nothing.
 if ! (cd "$work" && wine64 "$work/bin/nrfprov.exe" demo >"$work/demo.log" 2>&1); then
   echo "wine-test: FAIL nrfprov.exe demo" >&2
   grep -v '^0x' "$work/demo.log" | tail -30 >&2
@@ -110,8 +112,9 @@ else
   fi
 fi
 
-# A Linux nrfsim on loopback; nrfprov.exe reads its IMEI through the tcp transport's child
-# process (go-plugin over loopback TCP, AutoMTLS, checksum pinned).
+# A Linux nrfsim on loopback; nrfprov.exe reads its IMEI through the built-in tcp transport's
+# child process, then through the external rawtcp's (go-plugin over loopback TCP, AutoMTLS,
+# checksum pinned).
 "$work/nrfsim" --run-dir "$work/sim" --listen tcp:127.0.0.1:0 >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
 addr=
@@ -126,13 +129,16 @@ if [ -z "$addr" ]; then
   cat "$work/sim.err" >&2
   exit 1
 fi
-sum=$(sha256sum "$work/bin/nrfprov-transport-tcp.exe" | cut -d' ' -f1)
-imei=$(wine64 "$work/bin/nrfprov.exe" --transport tcp --port "$addr" --plugin-checksum "tcp=$sum" imei 2>"$work/imei.err" | tr -d '\r') || true
-if [[ "$imei" =~ ^[0-9]{15}$ ]]; then
-  echo "wine-test: ok   nrfprov.exe --transport tcp --port $addr imei: $imei"
-else
-  echo "wine-test: FAIL nrfprov.exe --transport tcp imei: got '$imei'" >&2
-  grep -v '^0x' "$work/imei.err" | tail -20 >&2
-  fail=1
-fi
+sum=$(sha256sum "$work/plugins/nrfprov-transport-rawtcp.exe" | cut -d' ' -f1)
+for via in "tcp" "rawtcp --plugin-checksum rawtcp=$sum"; do
+  # shellcheck disable=SC2086 # $via is the transport and its flags
+  imei=$(NRFPROV_PLUGIN_DIR='Z:'"$work/plugins" wine64 "$work/bin/nrfprov.exe" --port "$addr" --transport $via imei 2>"$work/imei.err" | tr -d '\r') || true
+  if [[ "$imei" =~ ^[0-9]{15}$ ]]; then
+    echo "wine-test: ok   nrfprov.exe --transport ${via%% *} --port $addr imei: $imei"
+  else
+    echo "wine-test: FAIL nrfprov.exe --transport ${via%% *} imei: got '$imei'" >&2
+    grep -v '^0x' "$work/imei.err" | tail -20 >&2
+    fail=1
+  fi
+done
 exit $fail
