@@ -210,6 +210,10 @@ func (r transportsResult) text(w io.Writer) {
 	})
 	for _, r := range r.Transports {
 		for _, s := range r.Shadowed {
+			if r.Source == plugin.SourceBuiltin {
+				fmt.Fprintf(w, "note: %s is shadowed by nrfprov's built-in %s and ignored (a built-in always wins; give a changed copy its own name)\n", s, r.Name)
+				continue
+			}
 			fmt.Fprintf(w, "note: %s is shadowed by %s and ignored\n", s, r.Path)
 		}
 		if r.Error != "" {

@@ -79,9 +79,10 @@ func TestTextRenderersGolden(t *testing.T) {
 		}},
 		"transports": transportsResult{Transports: []transportRow{
 			{Name: "serial", Source: plugin.SourceBuiltin, Path: "/usr/local/bin/nrfprov", Status: "builtin", Version: "v0.1.0", Capabilities: []plugin.Capability{"baud", "flow-control"}},
-			{Name: "tcp", Path: "/usr/local/bin/nrfprov-transport-tcp", Status: "not-locked", Shadowed: []string{"/usr/bin/nrfprov-transport-tcp"}},
+			{Name: "tcp", Source: plugin.SourceBuiltin, Path: "/usr/local/bin/nrfprov", Status: "builtin", Version: "v0.1.0", Capabilities: []plugin.Capability{}, Shadowed: []string{"/usr/local/bin/nrfprov-transport-tcp"}},
+			{Name: "mytcp", Path: "/usr/local/bin/nrfprov-transport-mytcp", Status: "not-locked", Shadowed: []string{"/usr/bin/nrfprov-transport-mytcp"}},
 		}},
-		"transports-lock": lockResult{LockFile: "/home/u/.config/nrfprov/transports.lock", Pinned: []pinnedTransport{{Name: "tcp", SHA256: hashA, Path: "/usr/local/bin/nrfprov-transport-tcp"}}},
+		"transports-lock": lockResult{LockFile: "/home/u/.config/nrfprov/transports.lock", Pinned: []pinnedTransport{{Name: "mytcp", SHA256: hashA, Path: "/usr/local/bin/nrfprov-transport-mytcp"}}},
 		"version":         versionResult{Version: "v1.2.3", Commit: "0123abc", Protocol: 1, Go: "go1.26.8", OS: "linux", Arch: "arm64"},
 	} {
 		t.Run(name, func(t *testing.T) {

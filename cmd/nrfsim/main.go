@@ -67,6 +67,7 @@ type options struct {
 	telnetGUIServer   bool
 	openocd           bool
 	listen            string
+	listenHold        bool
 	logLevel          string
 }
 
@@ -169,6 +170,7 @@ a time; for example QEMU bridging an emulated MCU's UART to the modem:
 	f.BoolVar(&o.telnetGUIServer, "rtt-telnet-gui-server", false, "with --rtt-telnet: the endpoint acts as a stale JLinkGUIServer holding the port (answers \"J-Link GUI server; V6.80d;\", no RTT)")
 	f.BoolVar(&o.openocd, "openocd", false, "with --rtt: serve an OpenOCD stand-in's Tcl port per board, with its rtt commands (its line gains \"openocd_tcl\")")
 	f.StringVar(&o.listen, "listen", "", "make each board's UART a listening socket instead of a PTY: tcp:HOST:PORT (port 0: a free one per board) or unix:PATH (one board)")
+	f.BoolVar(&o.listenHold, "listen-hold", false, "with --listen: keep what a board sends while no peer is connected (the newest 4 KiB) for the next peer, as a PTY does, instead of losing it")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
 	addCompletions(cmd)
 	return cmd
@@ -207,6 +209,9 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 	if o.busyFIFO < 0 {
 		return nil, fmt.Errorf("--busy-fifo %d: must not be negative", o.busyFIFO)
 	}
+	if o.listenHold && o.listen == "" {
+		return nil, errors.New("--listen-hold needs --listen (a pseudo-terminal keeps unread output anyway)")
+	}
 	if o.listen != "" {
 		network, addr, err := sim.ParseListen(o.listen)
 		if err != nil {
@@ -241,6 +246,7 @@ func (o options) boardConfigs(runDir string, log *logrus.Entry) ([]sim.BoardConf
 			RTTDownSize:       o.rttDownSize,
 			MemoryNeedsHalt:   o.memoryNeedsHalt,
 			Listen:            o.listen,
+			ListenHold:        o.listenHold,
 			Log:               log,
 		})
 	}

@@ -343,6 +343,7 @@ func TestBadFlags(t *testing.T) {
 		"baud":          {"--baud", "10"},
 		"--listen":      {"--listen", "udp:127.0.0.1:0"},
 		"--listen ":     {"--listen", "tcp:127.0.0.1:4000", "--boards", "2"},
+		"--listen-hold": {"--listen-hold"},
 	}
 	for name, args := range cases {
 		var out, errb bytes.Buffer
