@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the release archives: nrfprov and the tcp transport for linux, windows and darwin on
+# Builds the release archives: nrfprov (its transports serial, rtt and tcp built in) for linux, windows and darwin on
 # amd64 and arm64 (CGO_ENABLED=0, -trimpath, version and commit stamped), with README, docs and
 # examples; a zip for Windows, a tar.gz elsewhere; and SHA256SUMS, which `sha256sum -c SHA256SUMS`
 # (run in OUTDIR) verifies.
@@ -40,9 +40,9 @@ for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 d
   mkdir -p "$dir"
   exe=
   [ "$goos" = windows ] && exe=.exe
-  for cmd in nrfprov nrfprov-transport-tcp; do
-    GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" -o "$dir/$cmd$exe" "./cmd/$cmd"
-  done
+  # No nrfprov-transport-tcp: nrfprov serves tcp itself, and a built-in shadows an external of
+  # its name (docs/transport-plugins.md).
+  GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" -o "$dir/nrfprov$exe" ./cmd/nrfprov
   cp README.md "$dir/"
   cp -r docs examples "$dir/"
   # Reproducible archives: fixed times and owners, sorted names.
