@@ -54,7 +54,7 @@ func TestCompletionValues(t *testing.T) {
 		{[]string{"read", ""}, nil, ":4"}, // a sec_tag: nothing to offer, and no files
 		{[]string{"flash", "--runner", ""}, []string{"auto", "nrfutil", "nrfjprog", "jlink", "west", "openocd", "gdb"}, ":4"},
 		{[]string{"reset", "--kind", ""}, []string{"system", "pin", "debug"}, ":4"},
-		{[]string{"info", "--transport", ""}, []string{"rtt", "serial", "ble"}, ":4"},
+		{[]string{"info", "--transport", ""}, []string{"rtt", "serial", "tcp", "ble"}, ":4"},
 		{[]string{"info", "--board", ""}, []string{"000960000081", "001059000082"}, ":4"},
 		{[]string{"info", "--board", "0010"}, []string{"001059000082"}, ":4"},
 		{[]string{"provision", "-m", ""}, []string{"yaml", "yml"}, ":8"},
