@@ -72,7 +72,7 @@ declare -A skip=(
   [cmd/nrfprov]='^(TestCompletionValues|TestSplitCommand|TestCommandResetterRunsNoShell)$'
   [internal/provision]='^(TestLoadManifestValid|TestLoadManifestUnreadableCredential|TestParseManifestProblems|TestParseManifestReportsAllProblems)$'
 )
-pkgs=(serialio plugin plugin/rtttransport rtt rtt/gdb cmd/nrfprov internal/provision)
+pkgs=(serialio plugin plugin/rtttransport plugin/tcptransport rtt rtt/gdb cmd/nrfprov internal/provision)
 fail=0
 for p in "${pkgs[@]}"; do
   exe="$work/$(echo "$p" | tr / _).test.exe"

@@ -103,12 +103,28 @@ func kinded(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isAny(err, refused):
 		return plugin.WithKind(err, plugin.ErrNotFound)
 	case errors.Is(err, net.ErrClosed):
 		return err
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
+	case isAny(err, hungUp), errors.Is(err, io.EOF):
 		return plugin.WithKind(err, plugin.ErrDisconnected)
 	}
 	return err
+}
+
+// refused and hungUp are the errors of a port nobody listens on and of a peer gone; Windows has
+// its own Winsock numbers for them (kinds_windows.go).
+var (
+	refused = append([]error{syscall.ECONNREFUSED}, refusedOS...)
+	hungUp  = append([]error{syscall.ECONNRESET, syscall.EPIPE}, hungUpOS...)
+)
+
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package tcptransport
+
+var refusedOS, hungUpOS []error
