@@ -16,6 +16,8 @@ import (
 // new connection replaces the old one. While nobody is connected, what the board sends is lost
 // on the wire, as on an unconnected UART; with hold it is kept (up to holdLimit bytes, the
 // newest) and goes to the next peer first, as a pseudo-terminal keeps it for its next reader.
+// A peer that hung up is noticed by the reader or by the next write that fails: the byte
+// written into its closed socket before that is lost (the paced writer writes byte by byte).
 type sockLine struct {
 	ln   net.Listener
 	addr string // "tcp:HOST:PORT" or "unix:PATH", as bound
@@ -79,6 +81,7 @@ func (s *sockLine) accept() {
 		}
 		if s.conn != nil {
 			s.conn.Close()
+			s.conn = nil
 		}
 		if len(s.held) > 0 {
 			// Under the lock: the board's next Write waits, so the held bytes go first.
@@ -129,21 +132,41 @@ func (s *sockLine) Read(p []byte) (int, error) {
 }
 
 // Write sends to the connected peer; with none, the bytes are lost, or held for the next peer.
+// With hold, a peer found gone by a failing write is dropped and the rest held too: the board
+// may write before the reader has seen the peer's hang-up.
 func (s *sockLine) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	c := s.conn
 	if c == nil && s.hold {
-		s.held = append(s.held, p...)
-		if over := len(s.held) - holdLimit; over > 0 {
-			s.held = append(s.held[:0], s.held[over:]...)
-		}
+		s.keep(p)
 	}
 	s.mu.Unlock()
 	if c == nil {
 		return len(p), nil
 	}
 	c.SetWriteDeadline(time.Now().Add(gdbOpTimeout))
-	return c.Write(p)
+	n, err := c.Write(p)
+	if err == nil || !s.hold {
+		return n, err
+	}
+	s.mu.Lock()
+	if s.conn == c {
+		s.conn = nil
+		c.Close()
+	}
+	if s.conn == nil && !s.closed {
+		s.keep(p[n:])
+	}
+	s.mu.Unlock()
+	return len(p), nil
+}
+
+// keep holds p for the next peer, the newest holdLimit bytes; s.mu is held.
+func (s *sockLine) keep(p []byte) {
+	s.held = append(s.held, p...)
+	if over := len(s.held) - holdLimit; over > 0 {
+		s.held = append(s.held[:0], s.held[over:]...)
+	}
 }
 
 // Close stops listening and hangs up on the peer.

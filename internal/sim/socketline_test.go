@@ -136,6 +136,22 @@ func TestSerialSocketHold(t *testing.T) {
 	}
 	readUntilSock(t, r, "OK\r\n")
 
+	// nrfprov's recovery: the host hangs up, resets the board at once (the board may not have
+	// read the hang-up yet: its first write then finds the peer gone) and connects again.
+	c.Close()
+	if err := b.Reset(b.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitReady(b.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	c2, r2 := socketPeer(t, b.SerialSocket())
+	readUntilSock(t, r2, "Ready\r\n")
+	if _, err := c2.Write([]byte("AT\r")); err != nil {
+		t.Fatal(err)
+	}
+	readUntilSock(t, r2, "OK\r\n")
+
 	if _, err := sim.StartBoard(b.ctx(), sim.BoardConfig{RunDir: t.TempDir(), ListenHold: true}); err == nil ||
 		!strings.Contains(err.Error(), "ListenHold needs Listen") {
 		t.Fatalf("ListenHold without Listen: %v", err)
