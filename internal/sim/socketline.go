@@ -16,8 +16,9 @@ import (
 // new connection replaces the old one. While nobody is connected, what the board sends is lost
 // on the wire, as on an unconnected UART; with hold it is kept (up to holdLimit bytes, the
 // newest) and goes to the next peer first, as a pseudo-terminal keeps it for its next reader.
-// A peer that hung up is noticed by the reader or by the next write that fails: the byte
-// written into its closed socket before that is lost (the paced writer writes byte by byte).
+// A peer that hung up is noticed by the reader or by the next write that fails: what went into
+// its closed socket before that is lost, the first byte or few (the paced writer hands output
+// over as each byte's start bit is due).
 type sockLine struct {
 	ln   net.Listener
 	addr string // "tcp:HOST:PORT" or "unix:PATH", as bound
