@@ -29,8 +29,8 @@ func (a *app) newDemoCmd() *cobra.Command {
 		Short: "Provision a virtual board left broken by an earlier tool, then run again to show nothing is rewritten",
 		Long: `Start a virtual nRF9160 DK (nrfsim, in this process, on a real pseudo-terminal) in the state of the
 field report behind nrfprov (on Windows and macOS the board's UART is a loopback TCP port
-reached through nrfprov's built-in tcp transport instead): a root CA listed but holding only part of its bytes, and a key
-write that hung with the AT host stuck inside quotes. Then provision it from a manifest of
+reached through nrfprov's built-in tcp transport instead): a root CA listed but holding only
+part of its bytes, and a key write that hung with the AT host stuck inside quotes. Then provision it from a manifest of
 throwaway test credentials (generated now, not secret), with progress, recovery through the
 board's debugger (reset), and verification; then provision again, which writes nothing.`,
 		Args: exactArgs(0),
