@@ -294,7 +294,7 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 	if rttRow.Status != "builtin" || strings.Join(rttRow.Capabilities, ",") != "reset" {
 		t.Errorf("rtt row = %+v", rttRow)
 	}
-	if serial.Name != "serial" || serial.Status != "builtin" || serial.Path != nrfprovBin || serial.Protocol != 1 ||
+	if serial.Name != "serial" || serial.Status != "builtin" || serial.Path != nrfprovBin || serial.Protocol != plugin.ProtocolVersion ||
 		!strings.Contains(strings.Join(serial.Capabilities, ","), "flow-control") {
 		t.Errorf("serial row = %+v", serial)
 	}
@@ -307,7 +307,7 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 		t.Fatalf("transports lock: exit %d\n%s%s", code, out, errOut)
 	}
 	tcp = listTransports(t, env).Transports[2]
-	if tcp.Status != "locked" || tcp.Version != "dev" || tcp.Protocol != 1 {
+	if tcp.Status != "locked" || tcp.Version != "dev" || tcp.Protocol != plugin.ProtocolVersion {
 		t.Errorf("pinned tcp row = %+v", tcp)
 	}
 
