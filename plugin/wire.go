@@ -11,7 +11,11 @@ import (
 // ProtocolVersion is the transport protocol version this package speaks
 // (PROTOCOL.md). The host offers every version it knows; the plugin picks the
 // highest one it also knows.
-const ProtocolVersion = 1
+//
+// Version 2 (this one): mutual TLS with one-time certificates the host makes (EnvTLS).
+// Version 1 used go-plugin's AutoMTLS; a version 1 plugin is refused with "incompatible
+// transport protocol version" and must be rebuilt against this package.
+const ProtocolVersion = 2
 
 // PluginName is the name under which the transport is dispensed.
 const PluginName = "transport"

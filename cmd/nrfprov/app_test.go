@@ -73,7 +73,7 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	out, _, code := runApp(t, "version")
-	if code != 0 || !strings.HasPrefix(out, "nrfprov ") || !strings.Contains(out, "transport protocol 1") {
+	if code != 0 || !strings.HasPrefix(out, "nrfprov ") || !strings.Contains(out, "transport protocol 2") {
 		t.Fatalf("version: exit %d, %q", code, out)
 	}
 }
@@ -139,7 +139,7 @@ func TestVersionJSON(t *testing.T) {
 			Protocol int    `json:"transport_protocol"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal([]byte(out), &env); err != nil || code != 0 || env.Schema != 1 || env.Command != "version" || env.Result.Protocol != 1 || env.Result.Version == "" {
+	if err := json.Unmarshal([]byte(out), &env); err != nil || code != 0 || env.Schema != 1 || env.Command != "version" || env.Result.Protocol != plugin.ProtocolVersion || env.Result.Version == "" {
 		t.Fatalf("version --json: exit %d, %v\n%s", code, err, out)
 	}
 }

@@ -32,10 +32,13 @@ type modemFirmwareResult struct {
 	ModemFirmware string `json:"modem_firmware,omitempty"`
 	Confirmed     bool   `json:"confirmed"`
 	Note          string `json:"note,omitempty"`
+
+	plan []flash.Command // what a dry run shows, generated files included
 }
 
 func (r modemFirmwareResult) text(w io.Writer) {
 	if r.DryRun {
+		printPlan(w, r.plan)
 		return
 	}
 	fmt.Fprintf(w, "programmed %s (sha256 %s) with %s\n", filepath.Base(r.Package), r.SHA256, r.Runner)
@@ -93,11 +96,8 @@ helps (provision says so, with the command). --dry-run prints the exact command 
 				return usageError{err}
 			}
 			res := modemFirmwareResult{Runner: f.r.Name, Package: pkg.Path, Version: pkg.Revision(), SHA256: pkg.SHA256,
-				Commands: commandLines(cmds), DryRun: dryRun}
+				Commands: commandLines(cmds), DryRun: dryRun, plan: cmds}
 			if dryRun {
-				if !a.json {
-					printPlan(a.stdout, cmds)
-				}
 				return a.print("modem-firmware", res)
 			}
 			if err := a.execModemFirmware(cmd.Context(), f, pkg, cmds); err != nil {

@@ -26,11 +26,20 @@ func TestPrestartIsTakenByStart(t *testing.T) {
 
 // A prestarted transport that no Start takes is stopped by Close, also while it is starting.
 func TestPrestartUntakenIsStoppedByClose(t *testing.T) {
-	for _, wait := range []time.Duration{0, time.Second} {
+	for _, waitForChild := range []bool{false, true} {
 		before := children(t, os.Getpid())
 		h, _ := newHost(t, "", nil)
 		h.Prestart("serial")
-		time.Sleep(wait) // 0: Close while it starts; 1 s: (most likely) after it has started
+		if waitForChild {
+			// Close once the plugin process exists (not only while the host is starting it).
+			deadline := time.Now().Add(10 * time.Second)
+			for !slices.ContainsFunc(children(t, os.Getpid()), func(pid int) bool { return !slices.Contains(before, pid) }) {
+				if time.Now().After(deadline) {
+					t.Fatal("the prestarted plugin process never appeared")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 		h.Close()
 		for _, pid := range children(t, os.Getpid()) {
 			if !slices.Contains(before, pid) {

@@ -299,12 +299,12 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 	if rttRow.Status != "builtin" || strings.Join(rttRow.Capabilities, ",") != "reset" {
 		t.Errorf("rtt row = %+v", rttRow)
 	}
-	if serial.Name != "serial" || serial.Status != "builtin" || serial.Path != nrfprovBin || serial.Protocol != 1 ||
+	if serial.Name != "serial" || serial.Status != "builtin" || serial.Path != nrfprovBin || serial.Protocol != plugin.ProtocolVersion ||
 		!strings.Contains(strings.Join(serial.Capabilities, ","), "flow-control") {
 		t.Errorf("serial row = %+v", serial)
 	}
 	if tcp.Name != "tcp" || tcp.Status != "builtin" || tcp.Source != "builtin" || tcp.Path != nrfprovBin ||
-		tcp.Protocol != 1 || len(tcp.Shadowed) != 1 || tcp.Shadowed[0] != tcpBin {
+		tcp.Protocol != plugin.ProtocolVersion || len(tcp.Shadowed) != 1 || tcp.Shadowed[0] != tcpBin {
 		t.Errorf("tcp row = %+v; want the built-in, shadowing %s", tcp, tcpBin)
 	}
 	if raw.Status != "not-locked" || raw.Version != "" || raw.Source != "plugin-dir" || raw.Path != rawtcpBin {
@@ -317,7 +317,7 @@ func TestTransportsCommandListsAndLocks(t *testing.T) {
 		t.Fatalf("transports lock: exit %d, want rawtcp pinned and the shadowed tcp not\n%s%s", code, out, errOut)
 	}
 	raw = listTransports(t, env).Transports[0]
-	if raw.Status != "locked" || raw.Version != "dev" || raw.Protocol != 1 {
+	if raw.Status != "locked" || raw.Version != "dev" || raw.Protocol != plugin.ProtocolVersion {
 		t.Errorf("pinned rawtcp row = %+v", raw)
 	}
 

@@ -26,7 +26,7 @@ func main() {
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: plugin.Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{
-			2: {plugin.PluginName: &plugin.GRPCPlugin{Impl: future{}}},
+			plugin.ProtocolVersion + 1: {plugin.PluginName: &plugin.GRPCPlugin{Impl: future{}}},
 		},
 		GRPCServer: goplugin.DefaultGRPCServer,
 	})
