@@ -263,8 +263,8 @@ func (a *app) newWriteCmd() *cobra.Command {
 		Long: `Write a credential from FILE (- reads stdin) into the modem and verify it by SHA-256.
 
 The bytes are sent exactly as they are in the file (line endings included) and the SHA-256 is
-computed over them; through the shell dialect line breaks arrive as CR LF, and that is what is
-hashed. The command is checked against the device's line limit and character rules before any
+computed over them. The shell dialect stores every line break as CR LF, so through it a file
+with LF line breaks is refused before sending: convert it to CR LF. The command is checked against the device's line limit and character rules before any
 byte is sent. The modem is put in CFUN=4 for the write and returned to its previous mode after
 (--keep-cfun leaves it alone).`,
 		Args: exactArgs(3),
@@ -284,6 +284,10 @@ byte is sent. The modem is put in CFUN=4 for the write and returned to its previ
 				return err
 			}
 			return a.withBoard(ctx, func(d *device.Device) error {
+				// Again for the link as detected, before the modem's mode is changed.
+				if err := d.Store.Preflight(uint64(tag), typ, content); err != nil {
+					return err
+				}
 				var e cmng.Entry
 				err := a.offline(ctx, d, func() error {
 					var err error

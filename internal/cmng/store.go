@@ -157,6 +157,8 @@ func SHA256Hex(content []byte) string {
 
 // Stored is what the modem stores when content is written in the dialect: the bytes as they
 // are for raw AT; with CR LF line breaks through the shell (lib/at_shell unescapes \n to CR LF).
+// Preflight refuses content for which Stored differs from content: nrfprov never stores other
+// bytes than asked.
 func Stored(content []byte, d at.Dialect) []byte {
 	if d == at.Shell {
 		return []byte(at.ShellStored(string(content)))

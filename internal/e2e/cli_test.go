@@ -290,21 +290,27 @@ func TestCLIEveryVerb(t *testing.T) {
 	}
 }
 
-// TestCLIPersonalities: the shell dialect (modem_shell) and SLM are detected and work; through
-// the shell, PEM line breaks arrive as CR LF and that is the hash nrfprov verifies.
+// TestCLIPersonalities: the shell dialect (modem_shell) and SLM are detected and work; the shell
+// stores line breaks as CR LF, so a CR LF file is stored exactly and an LF file is refused before
+// sending (never other bytes than the file's).
 func TestCLIPersonalities(t *testing.T) {
 	t.Run("modem_shell", func(t *testing.T) {
 		t.Parallel()
 		b := startBoard(t, sim.BoardConfig{Personality: sim.ModemShell, SerialNumber: "000960000011"})
 		cert := testCert(t)
+		fails(t, 2, []string{"--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", cert)},
+			"LF line break at byte offset", "hint: give the content CR LF line breaks")
+		if st, err := b.State(ctxT(t)); err != nil || len(st.Credentials) != 0 || st.CFUN != 0 {
+			t.Fatalf("a refused write reached the board: %+v, %v", st, err)
+		}
 		var wr struct {
 			jsonEntry
 			Verified bool `json:"verified"`
 		}
-		decode(t, ok(t, "--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", cert), "--json"), "write", &wr)
 		crlf := strings.ReplaceAll(cert, "\n", "\r\n")
+		decode(t, ok(t, "--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", crlf), "--json"), "write", &wr)
 		if !wr.Verified || wr.SHA256 != sha(crlf) {
-			t.Fatalf("shell write: %+v; want the hash of the CR LF form %s", wr, sha(crlf))
+			t.Fatalf("shell write: %+v; want the hash of the file %s", wr, sha(crlf))
 		}
 		var info struct {
 			D string `json:"dialect"`

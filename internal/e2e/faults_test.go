@@ -501,7 +501,11 @@ func TestFaultMatrix(t *testing.T) {
 
 func runFaultRow(t *testing.T, row faultRow, be backend, sn string) {
 	r := be.start(t, row, sn)
-	mPath, files := credSet(t, 4242, "lf", "")
+	le := "lf"
+	if r.crlf {
+		le = "crlf" // through the shell only CR LF content is stored exactly
+	}
+	mPath, files := credSet(t, 4242, le, "")
 	m := manifestFiles{path: mPath, tag: 4242, files: files}
 	if row.before != nil {
 		row.before(t, r, m)

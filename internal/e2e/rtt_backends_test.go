@@ -63,7 +63,7 @@ func TestRTTBackendsProvisionListRead(t *testing.T) {
 			b, ep := rttBoard(t, fmt.Sprintf("00096000030%d", i), sim.TelnetOptions{})
 			args := func(a ...string) []string { return append(be.args(ep), a...) }
 			tag := uint32(16842753)
-			m, files := credSet(t, tag, "lf", "")
+			m, files := credSet(t, tag, "crlf", "")
 			// The field report's board, over RTT: a root CA listed with only part of its bytes.
 			breakOverRTT(t, ep.telnet, tag, files["ca.pem"])
 			// Let the connection and the first write through, then hang the modem.

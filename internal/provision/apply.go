@@ -186,6 +186,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.fw = fw // a reset does not change the modem firmware: asked once per run
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
+	if err := r.preflight(); err != nil {
+		return err
+	}
 
 	// The modem's functional mode is restored whatever happens, if nrfprov changed it.
 	defer func() {
@@ -239,6 +242,29 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return r.verify(ctx, &last)
 	}
 	return r.verify(ctx, nil)
+}
+
+// preflight checks every credential against the link as detected (its dialect, terminator and
+// line limit) before anything is sent or changed: a link that cannot carry a credential's exact
+// bytes refuses it here, with the manifest line it comes from. The errors match
+// cmng.ErrPreflight.
+func (r *runner) preflight() error {
+	var errs []error
+	for _, c := range r.m.Credentials {
+		err := r.dev.Store.Preflight(uint64(c.SecTag), c.Type, c.Content)
+		var pe *cmng.PreflightError
+		if err == nil || !errors.As(err, &pe) {
+			continue
+		}
+		if c.isSecret() {
+			// Content from the environment is secret whatever its type: no byte values.
+			cut := *pe
+			cut.Reason = byteValue.ReplaceAllString(cut.Reason, "")
+			err = &cut
+		}
+		errs = append(errs, fmt.Errorf("%s (line endings %s): %w", c.Pos, c.LineEndings, err))
+	}
+	return errors.Join(errs...)
 }
 
 // identify asks the modem firmware version and the IMEI.
