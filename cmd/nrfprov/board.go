@@ -17,6 +17,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
 	"github.com/nrfprov/nrfprov/internal/flash"
+	"github.com/nrfprov/nrfprov/internal/journal"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -75,6 +76,10 @@ func (a *app) withBoard(ctx context.Context, fn func(d *device.Device) error) er
 	}
 	defer d.Close()
 	a.log.WithFields(map[string]any{"port": d.Address, "dialect": d.Detected.Dialect, "term": d.Detected.Terminator}).Debug("board ready")
+	if e := d.Restored; e != nil {
+		a.log.Warnf("an earlier nrfprov run on this board (IMEI %s, since %s) did not restore the modem's functional mode: put CFUN=%d back",
+			e.IMEI, e.Since.Format(time.RFC3339), e.CFUN)
+	}
 	return fn(d)
 }
 
@@ -93,6 +98,11 @@ func (a *app) deviceOptions() device.Options {
 		LineLimit:        a.bf.lineLimit,
 		AllowReserved:    a.bf.allowReserved,
 		Log:              a.log,
+	}
+	if dir, err := journal.DefaultDir(); err == nil {
+		o.Journal = journal.Open(dir)
+	} else {
+		a.log.Warnf("%v: the modem's functional mode is not journaled", err)
 	}
 	if a.bf.traceWire {
 		o.Trace = a.wireTracer()

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/nrfprov/nrfprov/internal/at"
+	"github.com/nrfprov/nrfprov/internal/journal"
 )
 
 // Limits describes the device's command line.
@@ -43,6 +44,9 @@ type Options struct {
 	// AllowReserved permits sec_tags above 2147483647 and the types %CMNG does not normally
 	// write (5–11). The modem refuses most such writes (514, 519); this is for experts.
 	AllowReserved bool
+	// Journal, when set, remembers each board's functional mode before the Store changes it,
+	// until it is restored (TakeOffline, RestoreCFUN, RestoreJournaled).
+	Journal *journal.Journal
 }
 
 func (o Options) lineLimit(d at.Dialect) int {

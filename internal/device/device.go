@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/internal/journal"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	// whether reserved sec_tags may be written.
 	LineLimit     int
 	AllowReserved bool
+	// Journal keeps the board's functional mode across runs (nil: none): Open restores a mode
+	// an earlier run left journaled, and the Store journals its own changes.
+	Journal *journal.Journal
 	// ExpectBoot waits for the board's "Ready" first (after a reset or flash).
 	ExpectBoot bool
 	// Trace sees every byte on the link (secrets already replaced by their hash).
@@ -58,6 +62,9 @@ type Device struct {
 	Session  *at.Session
 	Store    *cmng.Store
 	Detected at.Detected
+	// Restored is the journal entry Open acted on: an earlier run left the modem in another
+	// functional mode, and Open put this one back. Nil when there was nothing to restore.
+	Restored *journal.Entry
 
 	client *plugin.Client
 	conn   plugin.Conn
@@ -103,8 +110,12 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 		d.Close()
 		return nil, err
 	}
-	d.Store = cmng.New(d.Session, cmng.Options{LineLimit: o.LineLimit, AllowReserved: o.AllowReserved})
+	d.Store = cmng.New(d.Session, cmng.Options{LineLimit: o.LineLimit, AllowReserved: o.AllowReserved, Journal: o.Journal})
 	if err := d.Store.EnableCMEE(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.Restored, err = d.Store.RestoreJournaled(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}

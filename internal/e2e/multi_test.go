@@ -156,7 +156,7 @@ func BenchmarkProvision16Boards(b *testing.B) {
 				startBoard(b, sim.BoardConfig{RunDir: run, SerialNumber: fmt.Sprintf("0009608%02d%03d", n, j)})
 			}
 			cmd := exec.Command(nrfprovBin, "provision", "-m", m, "--all", "--json")
-			cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(b.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+			cmd.Env = append(os.Environ(), stateDirEnv(b), "NRFPROV_PLUGIN_LOCK="+filepath.Join(b.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
 			cmd.Env = append(cmd.Env, sysfsEnv(run)...)
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb

@@ -1,12 +1,21 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/serialio"
 )
 
 // The core promise on every path (issue 15): the modem holds exactly the manifest's bytes, and
@@ -55,12 +64,176 @@ func TestShellDialectStoresExactBytes(t *testing.T) {
 	}
 }
 
-// writeManifest writes a manifest file next to its credential files.
-func writeManifest(t *testing.T, dir, text string) string {
+// stateDirs gives each test its own nrfprov state directory (the CFUN journal), shared by the
+// runs of that test and no other.
+var stateDirs sync.Map // testing.TB -> string
+
+func stateDir(t testing.TB) string {
+	if d, ok := stateDirs.Load(t); ok {
+		return d.(string)
+	}
+	d := t.TempDir()
+	stateDirs.Store(t, d)
+	t.Cleanup(func() { stateDirs.Delete(t) })
+	return d
+}
+
+func stateDirEnv(t testing.TB) string { return "NRFPROV_STATE_DIR=" + stateDir(t) }
+
+// setCFUN sets the board's functional mode through its own link, as the application would.
+func setCFUN(t *testing.T, b *sim.Board, fun string) {
 	t.Helper()
-	p := filepath.Join(dir, "manifest.yaml")
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+	p, err := serialio.Open(b.VCOM0(), serialio.Config{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	defer p.Close()
+	s := at.NewSession(p, at.Config{})
+	if err := s.Sync(ctxT(t), at.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(ctxT(t), at.Cmd{Text: "AT+CFUN=" + fun}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func boardCFUN(t *testing.T, b *sim.Board) int {
+	t.Helper()
+	st, err := b.State(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.CFUN
+}
+
+// journaled returns the CFUN journal entries in the test's state directory.
+func journaled(t *testing.T) map[string]int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(stateDir(t), "cfun-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, f := range files {
+		var e struct {
+			IMEI string `json:"imei"`
+			CFUN int    `json:"cfun"`
+		}
+		data, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(data, &e) != nil {
+			t.Fatalf("journal %s: %v %s", f, err, data)
+		}
+		out[e.IMEI] = e.CFUN
+	}
+	return out
+}
+
+// onlyCFUN: the journal holds one board, journaled with mode fun.
+func onlyCFUN(j map[string]int, fun int) bool {
+	for _, v := range j {
+		return len(j) == 1 && v == fun
+	}
+	return false
+}
+
+// TestCFUNJournalAfterKill: nrfprov killed (-9) while a write executes leaves the modem in
+// CFUN=4, and its journal entry (written before the change) says what to put back. The next run
+// on the board, whatever the verb, restores the mode, says so, and removes the entry.
+func TestCFUNJournalAfterKill(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001502", WriteLatency: 3 * time.Second})
+	setCFUN(t, b, "1")
+	path, _ := credSet(t, 1502, "lf", "")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nrfprovBin, "--port", b.VCOM0(), "--modem-latency", "10s", "provision", "-m", path)
+	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", stateDirEnv(t))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Offline, and a whole command executing (nothing half-sent): kill.
+	if !pollState(ctx, b, func(st sim.State) bool { return st.CFUN == 4 && st.Busy && st.RXPending == 0 }) {
+		t.Fatal("the board never went offline")
+	}
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if got := boardCFUN(t, b); got != 4 {
+		t.Fatalf("after the kill: CFUN=%d, want 4 (the kill landed offline)", got)
+	}
+	if j := journaled(t); !onlyCFUN(j, 1) {
+		t.Fatalf("journal after the kill: %v, want CFUN 1 for the board's IMEI", j)
+	}
+	if !pollState(ctxT(t), b, func(st sim.State) bool { return !st.Busy }) {
+		t.Fatal("the write never ended")
+	}
+
+	r := runNrfprovEnv(t, []string{stateDirEnv(t)}, "", "--port", b.VCOM0(), "list")
+	if r.code != 0 || !strings.Contains(r.stderr, "did not restore the modem's functional mode: put CFUN=1 back") {
+		t.Fatalf("re-run: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if got := boardCFUN(t, b); got != 1 {
+		t.Fatalf("after the re-run: CFUN=%d, want 1", got)
+	}
+	if j := journaled(t); len(j) != 0 {
+		t.Fatalf("journal after the re-run: %v, want empty", j)
+	}
+}
+
+// TestCFUNRestoredAfterHangOnCFUN4: the board hangs on AT+CFUN=4 itself. nrfprov resets it
+// (the modem boots in CFUN=0), writes everything and puts back the mode the board was found in.
+func TestCFUNRestoredAfterHangOnCFUN4(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001503"})
+	setCFUN(t, b, "1")
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Text: "AT+CFUN=4"}); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := credSet(t, 1503, "lf", "")
+	r := runNrfprovEnv(t, []string{stateDirEnv(t)}, "", "--port", b.VCOM0(), "--modem-latency", "300ms",
+		"provision", "--reset-cmd", resetCmd(b), "-m", path, "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	var rep provisionReport
+	decode(t, r.stdout, "provision", &rep)
+	if rep.Recoveries != 1 || rep.Writes != 3 {
+		t.Fatalf("the hang on AT+CFUN=4 was not met: %+v", rep)
+	}
+	if got := boardCFUN(t, b); got != 1 {
+		t.Fatalf("after a hang on AT+CFUN=4 and a reset: CFUN=%d, want 1 (as found)", got)
+	}
+	if j := journaled(t); len(j) != 0 {
+		t.Fatalf("journal after the run: %v, want empty", j)
+	}
+
+	// Without a way to reset, the run stops; the journal keeps the mode for the next run.
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Text: "AT+CFUN=4"}); err != nil {
+		t.Fatal(err)
+	}
+	path, _ = credSet(t, 1503, "lf", "")
+	fails := runNrfprovEnv(t, []string{stateDirEnv(t)}, "", "--port", b.VCOM0(), "--modem-latency", "300ms", "provision", "-m", path)
+	if fails.code != 5 {
+		t.Fatalf("without a reset: exit %d, want 5\nstderr: %s", fails.code, fails.stderr)
+	}
+	if j := journaled(t); !onlyCFUN(j, 1) {
+		t.Fatalf("journal after the hang: %v, want CFUN 1", j)
+	}
+	if err := b.Reset(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitReady(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	again := runNrfprovEnv(t, []string{stateDirEnv(t)}, "", "--port", b.VCOM0(), "provision", "-m", path)
+	if again.code != 0 || !strings.Contains(again.stderr, "put CFUN=1 back") {
+		t.Fatalf("after the reset: exit %d\nstderr: %s", again.code, again.stderr)
+	}
+	if got := boardCFUN(t, b); got != 1 {
+		t.Fatalf("after the next run: CFUN=%d, want 1", got)
+	}
 }

@@ -109,7 +109,10 @@ type Report struct {
 	Writes     int         `json:"writes"`
 	Deletes    int         `json:"deletes"`
 	Recoveries int         `json:"recoveries"`
-	DryRun     bool        `json:"dry_run,omitempty"`
+	// RestoredCFUN is the functional mode put back at the start because an earlier run on
+	// this board (by IMEI) ended without restoring it (killed, or the board hung).
+	RestoredCFUN *int `json:"restored_cfun,omitempty"`
+	DryRun       bool `json:"dry_run,omitempty"`
 }
 
 // Worst is the worst outcome in the report (kept when empty).
@@ -184,6 +187,11 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	r.fw = fw // a reset does not change the modem firmware: asked once per run
+	if e := d.Restored; e != nil {
+		r.rep.RestoredCFUN = &e.CFUN
+		r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("an earlier run (since %s) did not restore the modem's functional mode: put CFUN=%d back",
+			e.Since.Format(time.RFC3339), e.CFUN)})
+	}
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
 	if err := r.preflight(); err != nil {
@@ -199,7 +207,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
 		r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("restoring CFUN=%d", r.origCFUN)})
-		if rerr := r.dev.Store.SetCFUN(rctx, r.origCFUN); rerr != nil {
+		if rerr := r.dev.Store.RestoreCFUN(rctx, r.origCFUN); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("provision: restore CFUN=%d: %w", r.origCFUN, rerr))
 		}
 	}()
@@ -283,17 +291,13 @@ func (r *runner) goOffline(ctx context.Context) error {
 	if r.o.KeepCFUN || r.offline {
 		return nil
 	}
-	cur, err := r.dev.Store.CFUN(ctx)
+	prev, changed, err := r.dev.Store.TakeOffline(ctx)
+	if changed && r.origCFUN < 0 {
+		// Also when AT+CFUN=4 itself hung: the mode is restored once the board answers again.
+		r.origCFUN = prev
+	}
 	if err != nil {
 		return err
-	}
-	if cur != cmng.CFUNOffline {
-		if err := r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
-			return err
-		}
-		if r.origCFUN < 0 {
-			r.origCFUN = cur
-		}
 	}
 	r.offline = true
 	return nil

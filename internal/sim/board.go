@@ -649,7 +649,7 @@ func (b *Board) execute(cmds [][]byte) {
 	var latency time.Duration
 	for _, cmd := range cmds {
 		b.stats.Commands++
-		if b.faults.hangNow() {
+		if b.faults.hangNow(cmd) {
 			b.hung = true
 			b.stats.HungCommands++
 			b.log.Debug("command hangs (fault)")
