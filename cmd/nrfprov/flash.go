@@ -395,7 +395,7 @@ func (a *app) runProvisionWorkflow(cmd *cobra.Command, pf provisionFlags) error 
 		return a.runProvision(ctx, "provision", pf, f.resetter())
 	}
 	// Everything is checked before the board is touched.
-	if _, err := provision.Load(pf.manifest, os.LookupEnv); err != nil {
+	if _, err := provision.Load(pf.manifest, a.secrets.Lookup); err != nil {
 		return usageError{err}
 	}
 	atImg, err := loadImage("--flash-at-client", wf.atClient)

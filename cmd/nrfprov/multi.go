@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -160,7 +159,7 @@ func (a *app) multiBoards(pf provisionFlags) ([]string, error) {
 
 // runMulti provisions (or plans) several boards concurrently.
 func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) error {
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
 	if err != nil {
 		return usageError{err}
 	}

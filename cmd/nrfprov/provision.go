@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"text/tabwriter"
@@ -89,7 +88,7 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 	if a.multiBoard(pf) {
 		return a.runMulti(ctx, command, pf)
 	}
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
 	if err != nil {
 		return usageError{err}
 	}

@@ -237,3 +237,48 @@ func TestCFUNRestoredAfterHangOnCFUN4(t *testing.T) {
 		t.Fatalf("after the next run: CFUN=%d, want 1", got)
 	}
 }
+
+// TestManifestSecretsStayOutOfChildren: a manifest's env: secret is in the environment of no
+// process nrfprov starts: not the transport plugin, not --reset-cmd. The reset command here
+// records its own environment and that of every other child of nrfprov (the plugin) as they run.
+func TestManifestSecretsStayOutOfChildren(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001504"})
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Text: "AT%CMNG=0"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secret := "5ec7e75ec7e75ec7e7a1b2c3d4e5f60718293a4b5c6d7e8f"
+	m := filepath.Join(dir, "manifest.yaml")
+	if err := os.WriteFile(m, []byte("version: 1\ncredentials:\n  - {sec_tag: 1504, type: PSK, env: NRFPROV_E2E_SECRET_PSK}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seen := filepath.Join(dir, "children.env")
+	script := filepath.Join(dir, "reset.sh")
+	if err := os.WriteFile(script, []byte(`#!/bin/sh
+for p in $(cat /proc/$PPID/task/*/children); do
+	[ "$p" = "$$" ] && continue
+	echo "== child $p"; tr '\0' '\n' < /proc/$p/environ
+done > `+seen+`
+echo "== reset command" >> `+seen+`
+env >> `+seen+`
+exec `+resetCmd(b)+`
+`), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := runNrfprovEnv(t, []string{"NRFPROV_E2E_SECRET_PSK=" + secret}, "", "--port", b.VCOM0(), "--modem-latency", "300ms",
+		"provision", "--reset-cmd", script, "-m", m, "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(seen)
+	if err != nil {
+		t.Fatalf("the reset command did not run: %v", err)
+	}
+	if !strings.Contains(string(data), "== child") || !strings.Contains(string(data), "PLUGIN_PROTOCOL_VERSIONS=") {
+		t.Fatalf("the transport plugin's environment was not seen:\n%s", data)
+	}
+	if strings.Contains(string(data), "NRFPROV_E2E_SECRET_PSK") || strings.Contains(string(data), secret[:16]) {
+		t.Fatalf("a child process holds the manifest's secret in its environment:\n%s", data)
+	}
+}
