@@ -125,8 +125,9 @@ type Session struct {
 	urcs  []string
 	split Splitter
 
-	// secret is set while a secret command is in flight: what comes back (a shell echoes the
-	// command, key included) is traced as a byte count only.
+	// secret is set while a secret command is in flight, and after it until a later command
+	// gets its final result: what comes back (a shell echoes the command, key included, and
+	// the echo of a command that timed out may come late) is traced as a byte count only.
 	secret atomic.Bool
 }
 
@@ -214,7 +215,6 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	}
 	if c.Secret {
 		s.secret.Store(true)
-		defer s.secret.Store(false)
 	}
 	if s.cfg.Trace != nil {
 		shown := wire
@@ -228,10 +228,23 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
 	}
 	resp, err := s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
+	if answered(err) {
+		// A final result came: the device sends in order, so the echo of any earlier secret
+		// command is behind us.
+		s.secret.Store(false)
+	}
 	if err != nil && c.Secret {
 		err = scrub(err)
 	}
 	return resp, err
+}
+
+// answered reports whether a command's outcome is a final result from the device.
+func answered(err error) bool {
+	var er *ErrorResult
+	var cme *CMEError
+	var cms *CMSError
+	return err == nil || errors.As(err, &er) || errors.As(err, &cme) || errors.As(err, &cms)
 }
 
 // scrub keeps only how much came back for a secret command: a shell's echo holds the secret.

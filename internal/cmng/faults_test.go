@@ -530,4 +530,12 @@ func TestSecretTimeoutKeepsNoEcho(t *testing.T) {
 	if strings.Contains(kept, "PRIVATE") || strings.Contains(kept, body[:8]) || strings.Contains(fmt.Sprintf("%+v", err), body[:8]) {
 		t.Errorf("the timeout keeps the echoed key: %+v", te)
 	}
+	// The rest of the echo arrives after the timeout, while the next command waits: it is not
+	// traced in clear either (nor taken for that command's answer).
+	if _, err := s.Exec(ctxT(t), at.Cmd{Text: "AT", Timeout: time.Second}); !errors.Is(err, at.ErrTimeout) {
+		t.Fatalf("next command on the hung board: %v", err)
+	}
+	if got := w.received(); !strings.Contains(got, "not shown") || strings.Contains(got, body[:8]) || strings.Contains(got, "PRIVATE") {
+		t.Errorf("the late echo of the key is traced in clear:\n%s", got)
+	}
 }
