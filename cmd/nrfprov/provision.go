@@ -118,7 +118,8 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 		o.Events = func(e provision.Event) { a.renderEvent(e) }
 	}
 	rep, err := provision.Run(ctx, m, o)
-	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan") {
+	// JSON always carries the report, also of a failed run (what was proven before it stopped).
+	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan" || a.bf.json) {
 		if perr := a.print(command, reportResult{rep, pf.dryRun}); perr != nil && err == nil {
 			err = perr
 		}

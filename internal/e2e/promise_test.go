@@ -282,3 +282,67 @@ exec `+resetCmd(b)+`
 		t.Fatalf("a child process holds the manifest's secret in its environment:\n%s", data)
 	}
 }
+
+// TestFailedProvisionStillReports: a one-board provision that stops (the second write hangs and
+// nothing can reset the board) prints its JSON report: what was written and proven before the
+// stop, and the rest as failed; the summary counts what the rows show.
+func TestFailedProvisionStillReports(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001505"})
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Text: "AT%CMNG=0", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	path, files := credSet(t, 1505, "lf", "")
+	rep := provisionJSON(t, 5, "--port", b.VCOM0(), "--modem-latency", "300ms", "provision", "-m", path)
+	if len(rep.Results) != 3 || rep.Writes != 1 {
+		t.Fatalf("report of the failed run: %+v", rep)
+	}
+	for _, res := range rep.Results {
+		switch res.Type {
+		case 0:
+			if res.Outcome != "verified" || res.Proof != "sha256" || res.SHA256 != sha(files["ca.pem"]) {
+				t.Errorf("the CA written before the hang: %+v", res)
+			}
+		default:
+			if res.Outcome != "failed" {
+				t.Errorf("type %d, never written: %+v", res.Type, res)
+			}
+		}
+	}
+}
+
+// TestSummaryAgreesWithRows: a write lands and then the modem hangs before answering; after the
+// reset the re-plan finds it in place. The row says written and verified, and so does the
+// summary (3 written under 3 written rows).
+func TestSummaryAgreesWithRows(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001506"})
+	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Text: "AT%CMNG=0", Count: 1, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := credSet(t, 1506, "lf", "")
+	args := []string{"--port", b.VCOM0(), "--modem-latency", "300ms", "provision", "--reset-cmd", resetCmd(b), "-m", path}
+	rep := provisionJSON(t, 0, args...)
+	written := 0
+	for _, res := range rep.Results {
+		if res.Action == "write" && res.Outcome == "verified" {
+			written++
+		}
+	}
+	if rep.Recoveries != 1 || written != 3 || rep.Writes != 3 {
+		t.Fatalf("%d written rows, summary %d written, %d resets: %+v", written, rep.Writes, rep.Recoveries, rep)
+	}
+}
+
+// TestVersionJSON: version speaks JSON like every other command.
+func TestVersionJSON(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Version  string `json:"version"`
+		Protocol int    `json:"transport_protocol"`
+	}
+	decode(t, ok(t, "version", "--json"), "version", &v)
+	if v.Version == "" || v.Protocol < 1 {
+		t.Fatalf("version --json: %+v", v)
+	}
+}

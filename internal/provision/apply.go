@@ -106,8 +106,8 @@ type Report struct {
 	Device     Fingerprint `json:"device"`
 	Plan       Plan        `json:"plan"`
 	Results    []Result    `json:"results"`
-	Writes     int         `json:"writes"`
-	Deletes    int         `json:"deletes"`
+	Writes     int         `json:"writes"`  // results this run wrote that the modem now holds
+	Deletes    int         `json:"deletes"` // results proven deleted
 	Recoveries int         `json:"recoveries"`
 	// RestoredCFUN is the functional mode put back at the start because an earlier run on
 	// this board (by IMEI) ended without restoring it (killed, or the board hung).
@@ -145,9 +145,65 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 	if o.BootTimeout <= 0 {
 		o.BootTimeout = 10 * time.Second
 	}
-	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1}
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]cmng.Entry{}, deleted: map[Key]bool{}}
 	err := r.run(ctx)
+	if err != nil && len(r.rep.Results) == 0 && len(r.rep.Plan.Items) > 0 && !o.DryRun {
+		r.partialResults(err)
+	}
+	r.rep.count()
 	return r.rep, err
+}
+
+// count makes the summary agree with the rows: a credential counts as written when this run
+// changed it and the modem now holds it (also when the write's own answer was lost and the
+// re-plan found it in place), as deleted when it is proven gone.
+func (rep *Report) count() {
+	rep.Writes, rep.Deletes = 0, 0
+	for _, res := range rep.Results {
+		switch {
+		case res.Outcome == OutcomeDeleted:
+			rep.Deletes++
+		case res.Action != ActionKeep && res.Action != ActionDelete && (res.Outcome == OutcomeVerified || res.Outcome == OutcomeUnverifiable):
+			rep.Writes++
+		}
+	}
+}
+
+// partialResults reports every planned credential after a run that stopped before verifying:
+// what a later observation or the write's own check proved, and as failed what was not done or
+// not proven. Nothing is claimed that was not proven.
+func (r *runner) partialResults(cause error) {
+	latest := map[Key]Item{}
+	for _, it := range r.lastPlan.Items {
+		latest[it.Key()] = it
+	}
+	why := fmt.Sprintf("the run stopped before it was verified (%v)", cause)
+	for _, it := range r.rep.Plan.Items {
+		k := it.Key()
+		res := Result{SecTag: it.SecTag, Type: it.Type, TypeName: it.TypeName, Action: it.Action, SHA256: it.WantSHA256,
+			Outcome: OutcomeFailed, Proof: ProofNone}
+		l, observed := latest[k]
+		e, wrote := r.wrote[k]
+		switch {
+		case it.Action == ActionDelete && r.deleted[k]:
+			res.Detail = "deleted (the modem answered OK), not proven: " + why
+		case it.Action == ActionDelete:
+			res.Detail = "not deleted: " + why
+		case observed && l.Action == ActionKeep:
+			res.Outcome = outcome(it.Action != ActionKeep, OutcomeVerified)
+			res.Proof = ProofReadBack
+			if l.HaveHash == cmng.HashReal && r.fw.RealHashes() {
+				res.Proof = ProofSHA256
+			}
+		case wrote && e.Hash == cmng.HashReal && r.fw.RealHashes() && e.SHA256 == it.WantSHA256:
+			res.Outcome, res.Proof = OutcomeVerified, ProofSHA256
+		case wrote:
+			res.Outcome, res.Detail = OutcomeUnverifiable, "written; this firmware's hash cannot prove it, and "+why
+		default:
+			res.Detail = "not written: " + why
+		}
+		r.rep.Results = append(r.rep.Results, res)
+	}
 }
 
 type runner struct {
@@ -159,6 +215,10 @@ type runner struct {
 	fw       cmng.FirmwareVersion
 	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
 	offline  bool // the modem is in CFUN=4 now
+
+	lastPlan Plan               // the latest plan, made from the latest observation
+	wrote    map[Key]cmng.Entry // writes the modem answered OK, as listed after them
+	deleted  map[Key]bool       // deletes the modem answered OK (or had nothing to delete)
 }
 
 func (r *runner) emit(e Event) {
@@ -218,6 +278,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 		plan, actual, err := r.observeAndPlan(ctx)
 		if err == nil && attempt == 0 {
 			r.rep.Plan = plan
+		}
+		if err == nil {
+			r.lastPlan = plan
 		}
 		if err == nil {
 			last = actual
@@ -419,15 +482,19 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			if err := r.dev.Store.Delete(ctx, it.SecTag, it.Type); err != nil && !isNotFound(err) {
 				return err
 			}
-			r.rep.Deletes++
+			r.deleted[it.Key()] = true
 		default:
-			_, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
+			e, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
 			var ve *cmng.VerifyError
 			if err != nil && !errors.As(err, &ve) {
 				return err
 			}
 			// A hash mismatch is not retried here: verify reports it as failed.
-			r.rep.Writes++
+			if err == nil {
+				r.wrote[it.Key()] = e
+			} else {
+				delete(r.wrote, it.Key())
+			}
 		}
 		done++
 	}

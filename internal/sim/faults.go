@@ -20,7 +20,8 @@ import (
 //     once when the line is idle, else between the lines of the next response.
 //   - "hang": the command after Count further commands is swallowed: no answer, the AT host
 //     stays busy until a reset. With Text, Count counts only the commands that start with Text
-//     (e.g. "AT+CFUN=4": the first such command hangs).
+//     (e.g. "AT+CFUN=4": the first such command hangs). With Enabled the command is executed
+//     first and only its answer never comes (a write that lands, then the modem hangs).
 //   - "slow": the modem takes LatencyMS longer for every command (0 restores).
 //   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
 //     small AT buffer on read-back (0 restores).
@@ -55,6 +56,7 @@ type faultState struct {
 	active       []Fault
 	hangAfter    int    // -1 = off
 	hangOn       string // only commands starting with this count (empty: every command)
+	hangLate     bool   // the hanging command is executed first
 	extraLatency time.Duration
 	truncate     int
 	echo         bool
@@ -182,7 +184,7 @@ func (b *Board) inject(ft Fault) error {
 		if ft.Count < 0 {
 			return fmt.Errorf("sim: fault hang: count must not be negative")
 		}
-		f.hangAfter, f.hangOn = ft.Count, ft.Text
+		f.hangAfter, f.hangOn, f.hangLate = ft.Count, ft.Text, ft.Enabled
 	case "slow":
 		if ft.LatencyMS < 0 {
 			return fmt.Errorf("sim: fault slow: latency_ms must not be negative")
@@ -230,7 +232,7 @@ func (b *Board) ClearFaults(ctx context.Context) error {
 		f.lineSpeed, f.speedMismatch = false, false
 		f.mu.Unlock()
 		f.active = nil
-		f.hangAfter, f.hangOn = -1, ""
+		f.hangAfter, f.hangOn, f.hangLate = -1, "", false
 		f.extraLatency = 0
 		f.truncate = 0
 		f.echo = false
