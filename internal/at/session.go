@@ -129,6 +129,12 @@ type Session struct {
 	// gets its final result: what comes back (a shell echoes the command, key included, and
 	// the echo of a command that timed out may come late) is traced as a byte count only.
 	secret atomic.Bool
+
+	// stale counts commands that timed out and may still be answered. Before the next command
+	// is sent, their late final results are waited for (up to the modem's latency) and taken,
+	// so that a late answer is never read as another command's (and the next command is not
+	// sent into an AT host that is still busy).
+	stale int
 }
 
 // NewSession starts reading rw. The caller keeps ownership of rw and closes it when done, which
@@ -204,6 +210,9 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.awaitStale(ctx); err != nil {
+		return nil, fmt.Errorf("at: %s: %w", c.shown(), err)
+	}
 	s.drainIdle()
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -232,6 +241,10 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 		// A final result came: the device sends in order, so the echo of any earlier secret
 		// command is behind us.
 		s.secret.Store(false)
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		s.stale++
 	}
 	if err != nil && c.Secret {
 		err = scrub(err)
@@ -350,8 +363,34 @@ func (s *Session) feedIdle(data []byte) {
 	for _, line := range s.split.Feed(data) {
 		if IsURC(line, "") {
 			s.addURC(line)
+		} else if _, final := ParseFinal(line); final && s.stale > 0 {
+			s.stale-- // the late answer of a command that timed out
 		}
 	}
+}
+
+// awaitStale takes the late final results of commands that timed out, waiting for them up to
+// the modem's latency. What has not come by then is taken as never coming (a command the AT host
+// dropped, a hung modem): the count starts again from zero.
+func (s *Session) awaitStale(ctx context.Context) error {
+	if s.stale == 0 {
+		return nil
+	}
+	timer := time.NewTimer(s.cfg.Timing.Latency)
+	defer timer.Stop()
+	for s.stale > 0 {
+		select {
+		case data := <-s.rx:
+			s.feedIdle(data)
+		case <-timer.C:
+			s.stale = 0
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			s.stale = 0 // collect reports the closed stream
+		}
+	}
+	return nil
 }
 
 // drainIdle takes what arrived between commands: notifications are kept, anything else (a late
@@ -383,6 +422,9 @@ func (s *Session) WaitFor(ctx context.Context, timeout time.Duration, want ...st
 			for _, line := range s.split.Feed(data) {
 				for _, w := range want {
 					if strings.Contains(line, w) {
+						if w == BannerReady {
+							s.stale = 0 // a board that booted answers nothing from before
+						}
 						return line, nil
 					}
 				}

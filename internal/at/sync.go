@@ -107,6 +107,7 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 			if err := s.Settle(ctx, settleQuiet, 2*probe); err != nil {
 				return Detected{}, fmt.Errorf("at: detect: %w", err)
 			}
+			s.stale = 0 // the booting board dropped the probe: no answer will come
 			continue
 		}
 		break
@@ -152,6 +153,7 @@ func (s *Session) complete(ctx context.Context, end string, probe time.Duration)
 	if err := s.SendRaw(end); err != nil {
 		return err
 	}
+	s.stale = 0 // the probe that timed out is the one completed here: its answer is taken now
 	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
 	return nil
 }

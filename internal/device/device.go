@@ -129,11 +129,12 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 			return fmt.Errorf("device: waiting for the board to boot: %w", err)
 		}
 	}
+	probe := d.probe()
 	if term != nil && dialect != nil {
 		d.Detected = at.Detected{Dialect: *dialect, Terminator: *term}
-		return d.Session.Sync(ctx, at.SyncOptions{})
+		return d.Session.Sync(ctx, at.SyncOptions{Probe: probe})
 	}
-	det, err := d.Session.Detect(ctx, time.Second)
+	det, err := d.Session.Detect(ctx, probe)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		d.Session.SetDialect(*dialect)
 	}
 	d.Detected = det
-	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true}); err != nil {
+	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true, Probe: probe}); err != nil {
 		if errors.Is(err, at.ErrNoATHost) {
 			// It answered detection a moment ago: this is a board that stopped answering.
 			return fmt.Errorf("device: the board answered and then stopped answering (a stuck AT host or a hung modem): %w (%v)", at.ErrTimeout, err)
@@ -154,6 +155,12 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		return err
 	}
 	return nil
+}
+
+// probe is the deadline of one detection or sync probe: its wire time and the modem's configured
+// latency (--modem-latency), so that a slow modem is not taken for no AT host.
+func (d *Device) probe() time.Duration {
+	return d.Session.Config().Timing.Deadline(len("at AT\r\n"), len("\r\nERROR\r\n"), false)
 }
 
 func parseLink(o Options) (*at.Terminator, *at.Dialect, error) {
@@ -208,7 +215,7 @@ func (d *Device) Resync(ctx context.Context, boot time.Duration) error {
 			return fmt.Errorf("device: waiting for the board to boot after a reset: %w", err)
 		}
 	}
-	if err := d.Session.Sync(ctx, at.SyncOptions{}); err != nil {
+	if err := d.Session.Sync(ctx, at.SyncOptions{Probe: d.probe()}); err != nil {
 		return err
 	}
 	return d.Store.EnableCMEE(ctx)

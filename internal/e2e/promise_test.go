@@ -346,3 +346,17 @@ func TestVersionJSON(t *testing.T) {
 		t.Fatalf("version --json: %+v", v)
 	}
 }
+
+// TestDetectionScalesWithModemLatency: a modem that takes 1.5 s to answer anything is found with
+// --modem-latency 2s (detection used to wait a fixed second and call it "no AT host").
+func TestDetectionScalesWithModemLatency(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001507", CommandLatency: 1500 * time.Millisecond})
+	var info struct {
+		IMEI string `json:"imei"`
+	}
+	decode(t, ok(t, "--port", b.VCOM0(), "--modem-latency", "2s", "info", "--json"), "info", &info)
+	if info.IMEI == "" {
+		t.Fatalf("info on a slow modem: %+v", info)
+	}
+}
