@@ -29,6 +29,7 @@ type boardFlags struct {
 	boards        []string // every --board given (provision and plan take several)
 	transport     string
 	baud          int
+	baudSet       bool // a manifest's board.baud was applied (the flag's own is flagSet)
 	rtscts        bool
 	term          string
 	dialect       string
@@ -90,6 +91,7 @@ func (a *app) deviceOptions() device.Options {
 		Port:             a.bf.port,
 		Board:            a.bf.board,
 		Baud:             a.bf.baud,
+		BaudExplicit:     a.bf.baudSet || a.flagSet("baud"),
 		RTSCTS:           a.bf.rtscts,
 		TransportOptions: a.bf.transportOpts,
 		Terminator:       a.bf.term,
@@ -183,7 +185,7 @@ func exitFor(err error) int {
 		return bf.code
 	case errors.Is(err, errLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
-	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight):
+	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight), errors.Is(err, device.ErrLineSettings):
 		return exitUsage
 	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):
 		return exitIntegrity

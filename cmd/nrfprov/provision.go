@@ -154,7 +154,7 @@ func (a *app) applyBoardDefaults(d provision.BoardDefaults) {
 		a.bf.transport = d.Transport
 	}
 	if !a.flagSet("baud") && d.Baud != 0 {
-		a.bf.baud = d.Baud
+		a.bf.baud, a.bf.baudSet = d.Baud, true
 	}
 	if !a.flagSet("rtscts") && d.RTSCTS != nil {
 		a.bf.rtscts = *d.RTSCTS

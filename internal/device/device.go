@@ -27,9 +27,13 @@ type Options struct {
 	Port string
 	// Board is a J-Link serial number (leading zeros optional) that selects the board.
 	Board string
-	// Baud and RTSCTS configure the link (transports with those capabilities).
-	Baud   int
-	RTSCTS bool
+	// Baud and RTSCTS configure the link. They are sent only to transports with the
+	// capability (plugin.CapBaud, plugin.CapFlowControl); a transport without it gets none,
+	// and is refused (ErrLineSettings) only when the user asked for the setting explicitly
+	// (BaudExplicit; RTSCTS is never on by default).
+	Baud         int
+	BaudExplicit bool
+	RTSCTS       bool
 	// TransportOptions are the transport's own settings (rtt: up, down, poll, halt, …), passed
 	// to its Open unchanged; the transport rejects keys it does not know.
 	TransportOptions map[string]string
@@ -55,6 +59,30 @@ type Options struct {
 
 // ErrNoBoard: no board matched the selection, or none was named and none could be found.
 var ErrNoBoard = errors.New("device: no board")
+
+// ErrLineSettings: the user asked for a line setting (--baud, --rtscts) the transport does not
+// have; nothing was opened.
+var ErrLineSettings = errors.New("device: line setting not supported by the transport")
+
+// openRequest is what the transport is asked to open: the line settings it has the capability
+// for, and an error for a setting the user asked for explicitly that it does not have.
+func openRequest(info plugin.Info, addr string, o Options) (plugin.OpenRequest, error) {
+	req := plugin.OpenRequest{Address: addr, Options: o.TransportOptions}
+	switch {
+	case info.Has(plugin.CapBaud):
+		req.Baud = o.Baud
+	case o.BaudExplicit && o.Baud != 0:
+		return req, fmt.Errorf("%w: transport %s does not set the line speed (--baud %d); the remote end or the probe sets it: leave --baud out",
+			ErrLineSettings, info.Name, o.Baud)
+	}
+	switch {
+	case info.Has(plugin.CapFlowControl):
+		req.FlowControl = o.RTSCTS
+	case o.RTSCTS:
+		return req, fmt.Errorf("%w: transport %s has no RTS/CTS flow control (--rtscts); leave it out", ErrLineSettings, info.Name)
+	}
+	return req, nil
+}
 
 // Device is an open board.
 type Device struct {
@@ -88,7 +116,12 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
+	req, err := openRequest(client.Info(), addr, o)
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	conn, err := client.Open(ctx, req)
 	if err != nil {
 		client.Kill()
 		return nil, err
@@ -245,7 +278,11 @@ func ResetThroughTransport(ctx context.Context, h *plugin.Host, o Options) error
 	if !client.Info().Has(plugin.CapReset) {
 		return &plugin.NotSupportedError{Capability: plugin.CapReset}
 	}
-	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
+	req, err := openRequest(client.Info(), addr, o)
+	if err != nil {
+		return err
+	}
+	conn, err := client.Open(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -360,3 +360,24 @@ func TestDetectionScalesWithModemLatency(t *testing.T) {
 		t.Fatalf("info on a slow modem: %+v", info)
 	}
 }
+
+// TestTCPTransportNeedsNoBaudFlag: the tcp transport (ser2net) has no line settings: nrfprov
+// sends none to it, so it works as documented without --baud 0; a --baud the user does give is
+// refused before anything is opened (usage, exit 2).
+func TestTCPTransportNeedsNoBaudFlag(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001508"})
+	addr := tcpBridge(t, b.VCOM0())
+	lock := filepath.Join(t.TempDir(), "transports.lock")
+	env := []string{"NRFPROV_PLUGIN_DIR=" + pluginDir, "NRFPROV_PLUGIN_LOCK=" + lock}
+	if r := runNrfprovEnv(t, env, "", "transports", "lock"); r.code != 0 {
+		t.Fatalf("transports lock: %d %s", r.code, r.stderr)
+	}
+	if r := runNrfprovEnv(t, env, "", "--transport", "tcp", "--port", addr, "info"); r.code != 0 || !strings.Contains(r.stdout, "IMEI") {
+		t.Fatalf("tcp info without --baud: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	r := runNrfprovEnv(t, env, "", "--transport", "tcp", "--port", addr, "--baud", "9600", "info")
+	if r.code != 2 || !strings.Contains(r.stderr, "does not set the line speed") {
+		t.Fatalf("tcp info with --baud 9600: exit %d, want 2\nstderr: %s", r.code, r.stderr)
+	}
+}
