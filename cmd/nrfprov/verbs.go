@@ -101,7 +101,7 @@ func (r infoResult) text(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "credential hashes\t%s\n", hashes)
 	fmt.Fprintf(tw, "IMEI\t%s\n", r.IMEI)
-	fmt.Fprintf(tw, "modem UUID\t%s\n", dash(r.ModemUUID))
+	fmt.Fprintf(tw, "modem firmware UUID\t%s\n", dash(r.ModemUUID))
 	fmt.Fprintf(tw, "functional mode\tCFUN=%d\n", r.CFUN)
 	tw.Flush()
 }
@@ -487,6 +487,10 @@ the device's identity key.`,
 
 // --- generate
 
+// csrChecked says exactly what generate checked about the CSR, and what it did not.
+const csrChecked = "checked: its SHA-256 equals the digest in the modem's COSE_Sign1 payload; " +
+	"not checked: that COSE signature, which only whoever holds the modem's attestation key material (nRF Cloud) can verify"
+
 type generateResult struct {
 	SecTag     uint32 `json:"sec_tag"`
 	DeviceUUID string `json:"device_uuid"`
@@ -501,7 +505,7 @@ func (r generateResult) text(w io.Writer) {
 		io.WriteString(w, r.CSR)
 		return
 	}
-	fmt.Fprintf(w, "CSR for the key in sec_tag %d written to %s (COSE digest verified)\n", r.SecTag, r.Out)
+	fmt.Fprintf(w, "CSR for the key in sec_tag %d written to %s (%s)\n", r.SecTag, r.Out, csrChecked)
 }
 
 func (a *app) newGenerateCmd() *cobra.Command {
@@ -511,8 +515,9 @@ func (a *app) newGenerateCmd() *cobra.Command {
 		Use:   "generate TAG",
 		Short: "Make the modem generate a private key in TAG and return its CSR (%KEYGEN)",
 		Long: `Make the modem generate a private key in sec_tag TAG (it never leaves the modem) and return a
-certificate signing request. The CSR's integrity is checked against the modem's signed COSE
-digest before it is written. The output is PEM unless --der.`,
+certificate signing request. Before it is written, its SHA-256 is checked against the digest in
+the payload of the modem's COSE_Sign1 structure; the COSE signature itself is not checked (only
+whoever holds the modem's attestation key material, nRF Cloud, can). The output is PEM unless --der.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

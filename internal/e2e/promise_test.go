@@ -381,3 +381,18 @@ func TestTCPTransportNeedsNoBaudFlag(t *testing.T) {
 		t.Fatalf("tcp info with --baud 9600: exit %d, want 2\nstderr: %s", r.code, r.stderr)
 	}
 }
+
+// TestLabelsSayWhatTheyAre: info calls %XMODEMUUID the modem firmware's UUID (it identifies the
+// firmware build, not the device), and generate says exactly what it checked of the CSR.
+func TestLabelsSayWhatTheyAre(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001509"})
+	if out := ok(t, "--port", b.VCOM0(), "info"); !strings.Contains(out, "modem firmware UUID") {
+		t.Errorf("info:\n%s", out)
+	}
+	out := ok(t, "--port", b.VCOM0(), "generate", "1509", "--out", filepath.Join(t.TempDir(), "csr.pem"))
+	if !strings.Contains(out, "checked: its SHA-256 equals the digest in the modem's COSE_Sign1 payload") ||
+		!strings.Contains(out, "not checked: that COSE signature") {
+		t.Errorf("generate:\n%s", out)
+	}
+}
