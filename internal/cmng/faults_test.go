@@ -67,7 +67,7 @@ func TestModemErrors(t *testing.T) {
 			}
 			return r.st.Delete(ctxT(t), 1, cmng.RootCACert)
 		}},
-		{name: "519_modem_owned", profile: v13, o: cmng.Options{AllowReserved: true}, code: 519, message: "protected", run: func(t *testing.T, r *rig) error {
+		{name: "514_modem_owned", profile: v13, o: cmng.Options{AllowReserved: true}, code: 514, message: "reserved for the modem", run: func(t *testing.T, r *rig) error {
 			_, err := r.st.Write(ctxT(t), 4294967293, cmng.NordicIDRootCA, testCert(t, "x"))
 			return err
 		}},

@@ -299,11 +299,11 @@ var faultRows = []faultRow{
 		want: []outcome{cme(518)},
 	},
 	{
-		name: "cme_519_modem_owned",
+		name: "cme_514_modem_owned",
 		args: func(r *rig, m manifestFiles) []string {
 			return []string{"--allow-reserved", "write", "4294967293", "NORDIC_ID_ROOT_CA", filepath.Join(filepath.Dir(m.path), "ca.pem")}
 		},
-		want: []outcome{cme(519)},
+		want: []outcome{cme(514)},
 	},
 	{
 		name:  "cme_527_invalid_content",
