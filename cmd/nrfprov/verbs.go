@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/provision"
 	"github.com/nrfprov/nrfprov/serialio"
 )
 
@@ -278,6 +280,10 @@ byte is sent. The modem is put in CFUN=4 for the write and returned to its previ
 			if err != nil {
 				return err
 			}
+			// The same content checks as a manifest's (PEM, PSK hex).
+			if probs := provision.ContentProblems(typ, content, inputName(args[2])); len(probs) > 0 {
+				return usageError{errors.New(strings.Join(probs, "\n"))}
+			}
 			// Check what can be checked before touching the board: characters, tag, type, and the
 			// raw command against the line limit. The store checks again for the detected dialect.
 			if err := cmng.Preflight(uint64(tag), typ, content, at.Raw, cmng.Options{LineLimit: a.bf.lineLimit, AllowReserved: a.bf.allowReserved}); err != nil {
@@ -301,6 +307,14 @@ byte is sent. The modem is put in CFUN=4 for the write and returned to its previ
 			})
 		},
 	}
+}
+
+// inputName names a credential input in messages.
+func inputName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return "file " + name
 }
 
 func (a *app) readInput(name string) ([]byte, error) {

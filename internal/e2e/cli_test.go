@@ -351,7 +351,7 @@ func TestCLIModemErrors(t *testing.T) {
 	p, p20 := b.VCOM0(), b20.VCOM0()
 
 	// 527: not a certificate, on nRF91x1 mfw 2.x.
-	fails(t, 6, []string{"--port", p20, "write", "1", "0", writeFile(t, "x", "not a certificate")}, "527")
+	fails(t, 6, []string{"--port", p20, "write", "1", "0", writeFile(t, "x", notACertificate)}, "527")
 	// 514: a reserved tag the modem keeps for itself.
 	fails(t, 6, []string{"--port", p, "--allow-reserved", "write", "4000000000", "4", writeFile(t, "x", "id")}, "514")
 	// 513: nothing to delete.
@@ -440,7 +440,9 @@ func TestCLIBadInputNeverReachesTheBoard(t *testing.T) {
 	cases := map[string][]string{
 		"quote":     {"write", "1", "4", writeFile(t, "q", `a"b`)},
 		"non-ascii": {"write", "1", "4", writeFile(t, "u", "grüße")},
-		"oversize":  {"write", "1", "0", writeFile(t, "big", strings.Repeat("A", 4096))},
+		"oversize":  {"write", "1", "4", writeFile(t, "big", strings.Repeat("A", 4096))},
+		"not-pem":   {"write", "1", "0", writeFile(t, "x.pem", "not a certificate")},
+		"psk-hex":   {"write", "1", "PSK", writeFile(t, "p.hex", "zz11")},
 		"reserved":  {"write", "2147483648", "4", writeFile(t, "r", "x")},
 		"type":      {"write", "1", "FANCY_KEY", writeFile(t, "t", "x")},
 		"type-12":   {"write", "1", "12", writeFile(t, "t12", "x")},

@@ -309,8 +309,10 @@ var faultRows = []faultRow{
 		name:  "cme_527_invalid_content",
 		board: sim.BoardConfig{Profile: "mfw_nrf91x1_2.0.x"},
 		args: func(r *rig, m manifestFiles) []string {
+			// PEM framing (what nrfprov checks) around bytes that are no certificate (what the
+			// 2.x modem checks).
 			bad := filepath.Join(filepath.Dir(m.path), "notpem.txt")
-			if err := os.WriteFile(bad, []byte("this is not a certificate\n"), 0o600); err != nil {
+			if err := os.WriteFile(bad, []byte(notACertificate), 0o600); err != nil {
 				panic(err)
 			}
 			return []string{"write", "64738", "ROOT_CA_CERT", bad}

@@ -396,3 +396,24 @@ func TestLabelsSayWhatTheyAre(t *testing.T) {
 		t.Errorf("generate:\n%s", out)
 	}
 }
+
+// notACertificate is framed as PEM (what nrfprov checks before sending) around bytes that are
+// no certificate (what a 2.x modem checks: +CME ERROR: 527).
+const notACertificate = "-----BEGIN CERTIFICATE-----\r\nSE9OS0hPTks=\r\n-----END CERTIFICATE-----\r\n"
+
+// TestWriteChecksContentLikeAManifest: `write` refuses what a manifest refuses (a PSK that is
+// not hex, a certificate that is not PEM), with the same message, before touching the board.
+func TestWriteChecksContentLikeAManifest(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001510"})
+	psk := writeFile(t, "p.hex", "zz11")
+	r := fails(t, 2, []string{"--port", b.VCOM0(), "write", "10", "PSK", psk}, "a PSK must be hexadecimal text, but the byte at offset 0 is not a hex digit")
+	m := writeFile(t, "m.yaml", "version: 1\ncredentials:\n  - {sec_tag: 10, type: PSK, file: "+psk+"}\n")
+	rm := fails(t, 2, []string{"--port", b.VCOM0(), "provision", "-m", m}, "a PSK must be hexadecimal text, but the byte at offset 0 is not a hex digit")
+	if !strings.Contains(rm.stderr, "file "+psk) || !strings.Contains(r.stderr, "file "+psk) {
+		t.Errorf("the messages name the file:\n%s\n%s", r.stderr, rm.stderr)
+	}
+	if st, err := b.State(ctxT(t)); err != nil || len(st.Credentials) != 0 || st.Stats.Commands != 0 {
+		t.Fatalf("refused input reached the board: %+v, %v", st.Stats, err)
+	}
+}
