@@ -247,6 +247,9 @@ const rttFirmwareHint = "over RTT nrfprov talks to the Modem Shell's `at` comman
 
 // transportHints are the remedies that depend on the transport in use.
 func (a *app) transportHints(err error) []string {
+	if a.bf.transport == "serial" && errors.Is(err, plugin.ErrNotFound) {
+		return []string{"--port must name the board's serial device (on a DK, VCOM0); `nrfprov ports` lists the boards and their ports"}
+	}
 	if a.bf.transport != "rtt" {
 		return nil
 	}

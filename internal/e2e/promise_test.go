@@ -417,3 +417,10 @@ func TestWriteChecksContentLikeAManifest(t *testing.T) {
 		t.Fatalf("refused input reached the board: %+v, %v", st.Stats, err)
 	}
 }
+
+// TestPortThatIsNoSerialDevice: --port naming a file that is no serial device is "no board"
+// (exit 4), with a hint, not "other error".
+func TestPortThatIsNoSerialDevice(t *testing.T) {
+	t.Parallel()
+	fails(t, 4, []string{"--port", "/etc/passwd", "info"}, "not a serial port", "hint: --port must name the board's serial device")
+}
