@@ -51,7 +51,7 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: backend, up, down, poll, halt, channel, addr, search, gdb, rtt_port, require_reset; see docs/transport-plugins.md)")
 	pf.IntVar(&f.baud, "baud", serialio.DefaultBaud, "line speed in bit/s (8N1)")
 	pf.BoolVar(&f.rtscts, "rtscts", false, "RTS/CTS hardware flow control")
-	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf")
+	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf, nul")
 	pf.StringVar(&f.dialect, "dialect", "auto", "AT dialect: auto, raw (at_client, SLM) or shell (modem_shell `at` command)")
 	pf.BoolVar(&f.json, "json", false, "print results as JSON (versioned, see docs/json.md)")
 	pf.BoolVar(&f.traceWire, "trace-wire", false, "log every byte on the link with timestamps (keys and PSKs as their SHA-256)")
@@ -185,7 +185,8 @@ func exitFor(err error) int {
 		return bf.code
 	case errors.Is(err, errLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
-	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight), errors.Is(err, device.ErrLineSettings):
+	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight), errors.Is(err, device.ErrLineSettings),
+		errors.Is(err, device.ErrOption), errors.Is(err, plugin.ErrInvalidArgument):
 		return exitUsage
 	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):
 		return exitIntegrity

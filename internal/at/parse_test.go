@@ -118,14 +118,17 @@ func TestTimingDeadline(t *testing.T) {
 }
 
 func TestParseNames(t *testing.T) {
-	for s, want := range map[string]Terminator{"cr": TermCR, "LF": TermLF, "crlf": TermCRLF} {
+	for s, want := range map[string]Terminator{"cr": TermCR, "LF": TermLF, "crlf": TermCRLF, "nul": TermNUL, "NULL": TermNUL} {
 		got, ok := ParseTerminator(s)
 		if back, _ := ParseTerminator(got.String()); !ok || got != want || back != got {
 			t.Errorf("ParseTerminator(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if _, ok := ParseTerminator("nul"); ok {
-		t.Error("nul accepted")
+	if _, ok := ParseTerminator("semicolon"); ok {
+		t.Error("semicolon accepted")
+	}
+	if TermNUL.Bytes() != "\x00" {
+		t.Errorf("NUL terminator bytes %q", TermNUL.Bytes())
 	}
 	if d, ok := ParseDialect("shell"); !ok || d != Shell {
 		t.Error("shell")

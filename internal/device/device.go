@@ -60,6 +60,9 @@ type Options struct {
 // ErrNoBoard: no board matched the selection, or none was named and none could be found.
 var ErrNoBoard = errors.New("device: no board")
 
+// ErrOption: an option that names no known terminator or dialect; nothing was opened.
+var ErrOption = errors.New("device: bad option")
+
 // ErrLineSettings: the user asked for a line setting (--baud, --rtscts) the transport does not
 // have; nothing was opened.
 var ErrLineSettings = errors.New("device: line setting not supported by the transport")
@@ -202,14 +205,14 @@ func parseLink(o Options) (*at.Terminator, *at.Dialect, error) {
 	if o.Terminator != "" && o.Terminator != "auto" {
 		t, ok := at.ParseTerminator(o.Terminator)
 		if !ok {
-			return nil, nil, fmt.Errorf("device: terminator %q: want auto, cr, lf or crlf", o.Terminator)
+			return nil, nil, fmt.Errorf("%w: terminator %q: want auto, cr, lf, crlf or nul", ErrOption, o.Terminator)
 		}
 		term = &t
 	}
 	if o.Dialect != "" && o.Dialect != "auto" {
 		dd, ok := at.ParseDialect(o.Dialect)
 		if !ok {
-			return nil, nil, fmt.Errorf("device: dialect %q: want auto, raw or shell", o.Dialect)
+			return nil, nil, fmt.Errorf("%w: dialect %q: want auto, raw or shell", ErrOption, o.Dialect)
 		}
 		dialect = &dd
 	}

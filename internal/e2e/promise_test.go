@@ -424,3 +424,29 @@ func TestPortThatIsNoSerialDevice(t *testing.T) {
 	t.Parallel()
 	fails(t, 4, []string{"--port", "/etc/passwd", "info"}, "not a serial port", "hint: --port must name the board's serial device")
 }
+
+// TestNULTerminatedATHost: at_host built with NUL termination (CONFIG_AT_HOST_TERMINATION's
+// fourth choice) is detected and written to, and --term nul is accepted; a terminator or dialect
+// nrfprov does not know is a usage error (exit 2).
+func TestNULTerminatedATHost(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001511", Termination: sim.TermNUL, TermSet: true})
+	var info struct {
+		T string `json:"terminator"`
+	}
+	decode(t, ok(t, "--port", b.VCOM0(), "info", "--json"), "info", &info)
+	if info.T != "nul" {
+		t.Fatalf("detected terminator %q, want nul", info.T)
+	}
+	cert := testCert(t)
+	var wr struct {
+		jsonEntry
+		Verified bool `json:"verified"`
+	}
+	decode(t, ok(t, "--port", b.VCOM0(), "--term", "nul", "write", "1511", "0", writeFile(t, "ca.pem", cert), "--json"), "write", &wr)
+	if !wr.Verified || wr.SHA256 != sha(cert) {
+		t.Fatalf("write over a NUL-terminated host: %+v", wr)
+	}
+	fails(t, 2, []string{"--port", b.VCOM0(), "--term", "semicolon", "info"}, "want auto, cr, lf, crlf or nul")
+	fails(t, 2, []string{"--port", b.VCOM0(), "--dialect", "klingon", "info"}, "want auto, raw or shell")
+}
