@@ -450,3 +450,41 @@ func TestNULTerminatedATHost(t *testing.T) {
 	fails(t, 2, []string{"--port", b.VCOM0(), "--term", "semicolon", "info"}, "want auto, cr, lf, crlf or nul")
 	fails(t, 2, []string{"--port", b.VCOM0(), "--dialect", "klingon", "info"}, "want auto, raw or shell")
 }
+
+// TestOldFirmwareLongWritesRefused: on mfw 0.7.0, which hangs on long %CMNG writes (the field
+// report), provision refuses the 1.9 KB certificate before sending it, naming the firmware and
+// the fix, and writes what can be written: no hang, no reset, the board left answering.
+func TestOldFirmwareLongWritesRefused(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960001512", Profile: "mfw_nrf9160_0.7.0-29.alpha"})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte(certOfSize(t, 1900)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "id.txt"), []byte("device-1512"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(dir, "manifest.yaml")
+	if err := os.WriteFile(m, []byte("version: 1\ncredentials:\n  - {sec_tag: 1512, type: ROOT_CA_CERT, file: ca.pem}\n  - {sec_tag: 1512, type: PSK_ID, file: id.txt}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runNrfprov(t, "", "--port", b.VCOM0(), "--modem-latency", "500ms", "provision", "-m", m, "--json")
+	if r.code != 2 || !strings.Contains(r.stderr, "mfw_nrf9160_0.7.0-29.alpha hangs on %CMNG writes") ||
+		!strings.Contains(r.stderr, "update the modem firmware") || !strings.Contains(r.stderr, m+":3") {
+		t.Fatalf("exit %d, want 2 naming the firmware, the fix and the manifest line\nstderr: %s", r.code, r.stderr)
+	}
+	var rep provisionReport
+	decode(t, r.stdout, "provision", &rep)
+	if rep.Recoveries != 0 || len(rep.Results) != 2 {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, res := range rep.Results {
+		if want := map[int]string{0: "failed", 4: "verified"}[res.Type]; res.Outcome != want {
+			t.Errorf("type %d: %+v, want %s", res.Type, res, want)
+		}
+	}
+	st, err := b.State(ctxT(t))
+	if err != nil || st.Hung || st.Stats.HungCommands != 0 || len(st.Credentials) != 1 || st.Credentials[0].Type != 4 {
+		t.Fatalf("board after the run: %+v, %v", st, err)
+	}
+}

@@ -145,8 +145,13 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 	if o.BootTimeout <= 0 {
 		o.BootTimeout = 10 * time.Second
 	}
-	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]cmng.Entry{}, deleted: map[Key]bool{}}
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]cmng.Entry{}, deleted: map[Key]bool{},
+		refused: map[Key]error{}}
 	err := r.run(ctx)
+	if err == nil && len(r.refused) > 0 {
+		// Everything else was written; these were refused before sending.
+		err = r.refusedErr
+	}
 	if err != nil && len(r.rep.Results) == 0 && len(r.rep.Plan.Items) > 0 && !o.DryRun {
 		r.partialResults(err)
 	}
@@ -216,9 +221,11 @@ type runner struct {
 	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
 	offline  bool // the modem is in CFUN=4 now
 
-	lastPlan Plan               // the latest plan, made from the latest observation
-	wrote    map[Key]cmng.Entry // writes the modem answered OK, as listed after them
-	deleted  map[Key]bool       // deletes the modem answered OK (or had nothing to delete)
+	refused    map[Key]error      // credentials the modem firmware is known to hang on: never sent
+	refusedErr error              // the same, with their manifest lines
+	lastPlan   Plan               // the latest plan, made from the latest observation
+	wrote      map[Key]cmng.Entry // writes the modem answered OK, as listed after them
+	deleted    map[Key]bool       // deletes the modem answered OK (or had nothing to delete)
 }
 
 func (r *runner) emit(e Event) {
@@ -257,6 +264,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err := r.preflight(); err != nil {
 		return err
 	}
+	r.refuseFirmwareLimits()
 
 	// The modem's functional mode is restored whatever happens, if nrfprov changed it.
 	defer func() {
@@ -336,6 +344,20 @@ func (r *runner) preflight() error {
 		errs = append(errs, fmt.Errorf("%s (line endings %s): %w", c.Pos, c.LineEndings, err))
 	}
 	return errors.Join(errs...)
+}
+
+// refuseFirmwareLimits sets aside the credentials this modem firmware is known to hang on (mfw
+// 0.7.0 and long writes): they are never sent, the rest is written, and the report says why and
+// what to do.
+func (r *runner) refuseFirmwareLimits() {
+	var errs []error
+	for _, c := range r.m.Credentials {
+		if err := cmng.CheckFirmwareLimit(r.fw, c.SecTag, c.Type, c.Content); err != nil {
+			r.refused[Key{c.SecTag, c.Type}] = err
+			errs = append(errs, fmt.Errorf("%s: %w", c.Pos, err))
+		}
+	}
+	r.refusedErr = errors.Join(errs...)
 }
 
 // identify asks the modem firmware version and the IMEI.
@@ -476,6 +498,11 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 		if !it.Changes() {
 			continue
 		}
+		if err := r.refused[it.Key()]; err != nil {
+			r.emit(Event{Kind: EventApply, Message: fmt.Sprintf("not sent: %v", err), Item: it, Done: done, Total: total})
+			done++
+			continue
+		}
 		r.emit(Event{Kind: EventApply, Message: fmt.Sprintf("%s %d %s", it.Action, it.SecTag, it.TypeName), Item: it, Done: done, Total: total})
 		switch it.Action {
 		case ActionDelete:
@@ -536,7 +563,10 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 		res := Result{SecTag: c.SecTag, Type: c.Type, TypeName: c.Type.String(), Action: planned[k], SHA256: want}
 		wrote := planned[k] != ActionKeep
 		e, ok := listed[k]
+		var pe *cmng.PreflightError
 		switch {
+		case wrote && errors.As(r.refused[k], &pe):
+			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "not sent: "+pe.Reason+"; "+pe.Fix
 		case !ok:
 			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "not listed by the modem after the write"
 		case e.Hash == cmng.HashReal && fw.RealHashes():
