@@ -230,13 +230,25 @@ func boardHints(err error) []string {
 		hs = append(hs, "is the board connected and powered? `nrfprov ports` lists what is connected; --port <path> names a port directly")
 	}
 	if errors.Is(err, at.ErrNoATHost) {
-		hs = append(hs, "the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
+		hs = append(hs, resetHint,
+			"otherwise the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
 	}
 	if errors.Is(err, at.ErrTimeout) && !errors.Is(err, cmng.ErrTruncated) {
 		hs = append(hs, "the board stopped answering; an AT host stuck inside quotes swallows everything until it is reset: reset the board and run again")
+		var te *at.TimeoutError
+		if errors.As(err, &te) && strings.HasPrefix(te.Cmd, "AT%CMNG=0") {
+			hs = append(hs, "if the device's AT buffer is smaller than nrfprov assumes (a custom CONFIG_AT_HOST_CMD_MAX_LEN or shell buffer), "+
+				"the end of the write was dropped and the AT host waits inside the quotes: pass the buffer's size with --line-limit, and nrfprov refuses longer writes before sending")
+		}
 	}
 	return hs
 }
+
+// resetHint: a board that answers nothing may be an AT host stuck inside an open quote (a write
+// that hung), which only a reset brings back.
+const resetHint = "if a write hung on this board before, its AT host is stuck inside an open quote and answers nothing until the board is reset: " +
+	"press its reset button or power-cycle it, or let nrfprov reset it (`nrfprov reset --runner nrfjprog|nrfutil|jlink|openocd|gdb`; " +
+	"provision resets by itself with --reset-cmd or --runner), then run again"
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 

@@ -488,3 +488,21 @@ func TestOldFirmwareLongWritesRefused(t *testing.T) {
 		t.Fatalf("board after the run: %+v, %v", st, err)
 	}
 }
+
+// TestHintsPointTheRightWay: a board stuck inside an open quote, with no way for nrfprov to
+// reset it, is told it needs a reset and how (not only "flash the at_client sample"); a write
+// that times out because the device's AT buffer is smaller than assumed mentions --line-limit.
+func TestHintsPointTheRightWay(t *testing.T) {
+	t.Parallel()
+	stuck := startBoard(t, sim.BoardConfig{SerialNumber: "000960001513"})
+	breakBoard(t, stuck, 1513, testCert(t))
+	r := fails(t, 4, []string{"--port", stuck.VCOM0(), "--modem-latency", "300ms", "list"},
+		"stuck inside an open quote and answers nothing until the board is reset", "nrfprov reset --runner")
+	if i, j := strings.Index(r.stderr, "stuck inside an open quote"), strings.Index(r.stderr, "flash the at_client sample"); i < 0 || j < i {
+		t.Errorf("the reset hint comes first:\n%s", r.stderr)
+	}
+
+	small := startBoard(t, sim.BoardConfig{SerialNumber: "000960001514", LineLimit: 1000})
+	fails(t, 5, []string{"--port", small.VCOM0(), "--modem-latency", "300ms", "write", "1514", "0", writeFile(t, "ca.pem", certOfSize(t, 1500))},
+		"--line-limit")
+}
