@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"io"
 	"net"
 	"os"
@@ -106,11 +107,8 @@ func connect(t *testing.T, impl Transport) (*grpcClient, *goplugin.GRPCClient) {
 	return raw.(*grpcClient), client
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(10 * time.Second)
 
 func open(t *testing.T, tr Transport, addr string) *Stream {
 	t.Helper()

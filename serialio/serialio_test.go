@@ -1,8 +1,8 @@
 package serialio_test
 
 import (
-	"bytes"
 	"errors"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,23 +42,7 @@ func openPort(t *testing.T, path string, cfg serialio.Config) *serialio.Port {
 // readUntil reads from r until want has been seen or the deadline passes.
 func readUntil(t *testing.T, p *serialio.Port, want string, d time.Duration) string {
 	t.Helper()
-	if err := p.SetReadDeadline(time.Now().Add(d)); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = p.SetReadDeadline(time.Time{}) }()
-	var got []byte
-	buf := make([]byte, 256)
-	for !bytes.Contains(got, []byte(want)) {
-		n, err := p.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			t.Fatalf("read until %q: got %q: %v", want, got, err)
-		}
-		if n == 0 {
-			t.Fatalf("Read returned (0, nil)")
-		}
-	}
-	return string(got)
+	return testsupport.ReadUntil(t, p, want, d)
 }
 
 func TestExchangeOverPTY(t *testing.T) {

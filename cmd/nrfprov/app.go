@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,21 +18,6 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/plugin/rtttransport"
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
-)
-
-// Exit codes (docs/exit-codes.md).
-const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2 // bad arguments or input, refused before any byte reached the board
-	exitIntegrity   = 3 // a plugin failed its checksum or is not pinned
-	exitBoard       = 4 // no board, several boards match, or nothing answers AT
-	exitTimeout     = 5 // the board did not answer in time
-	exitModem       = 6 // the modem refused (ERROR, +CME ERROR)
-	exitVerify      = 7 // a written credential does not have the expected hash
-	exitTruncated   = 8 // a read-back was cut by the device's AT buffer
-	exitLink        = 9 // the link failed: port gone, busy, transport exited
-	exitInterrupted = 130
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -78,17 +62,20 @@ type app struct {
 	logLevel  string
 	checksums []string
 	lockPath  string
-	bf        boardFlags
+	json      bool       // --json: results as one JSON document (printer.go)
+	bf        boardFlags // the link flags (flags.go)
 	root      *cobra.Command
 
-	log *logrus.Entry
+	log      *logrus.Entry
+	progress progress // chosen once in setup (printer.go)
 	// secrets reads manifests' env: credentials and takes them out of the environment that
 	// child processes (plugins, runners, --reset-cmd) inherit.
 	secrets provision.SecretEnv
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, cancel context.CancelFunc) *app {
-	return &app{stdin: stdin, stdout: stdout, stderr: stderr, cancel: cancel, forced: make(chan struct{})}
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, cancel: cancel, forced: make(chan struct{}),
+		progress: newProgress(stderr, false)}
 }
 
 func (a *app) execute(ctx context.Context, args []string) int {
@@ -101,40 +88,19 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(a.stderr, "nrfprov: %v\n", err)
-	for _, h := range append(append(hints(err), boardHints(err)...), a.transportHints(err)...) {
-		fmt.Fprintf(a.stderr, "  hint: %s\n", h)
-	}
+	a.printError(err, hintsFor(err, a.link()))
 	return exitFor(err)
 }
 
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-// hints are the remedies the CLI adds to library errors.
-func hints(err error) []string {
-	var hs []string
-	if errors.Is(err, plugin.ErrNotLocked) {
-		hs = append(hs, "run `nrfprov transports lock` to pin the transports found now, or pass --plugin-checksum <name>=<sha256>")
-	}
-	if errors.Is(err, plugin.ErrChecksumMismatch) {
-		hs = append(hs, "the executable changed since it was pinned: if you trust the new one, run `nrfprov transports lock` again")
-	}
-	if errors.Is(err, plugin.ErrPermission) {
-		hs = append(hs, "add yourself to the group that owns the port (dialout or uucp) and log in again")
-	}
-	if errors.Is(err, plugin.ErrBusy) {
-		hs = append(hs, "another program has the port open (a terminal, ModemManager, nRF Connect; for J-Link RTT, a stale JLinkGUIServer)")
-	}
-	if errors.Is(err, plugin.ErrUnknownTransport) {
-		hs = append(hs, "external transports are executables named "+plugin.ExecutablePrefix+"<name>, next to nrfprov, in $"+plugin.EnvPluginDir+" or on PATH")
-	}
-	return hs
-}
+// link is the link in use, for the hints.
+func (a *app) link() link { return link{transport: a.bf.transport, dialect: a.bf.dialect} }
 
 // setup runs before every command except the plugin server.
-func (a *app) setup() error {
+func (a *app) setup(cmd *cobra.Command) error {
+	a.progress = newProgress(a.stderr, a.json)
+	if err := a.checkLinkFlags(cmd); err != nil {
+		return err
+	}
 	lvl, err := logrus.ParseLevel(a.logLevel)
 	if err != nil {
 		return usageError{fmt.Errorf("--log-level %q: %w", a.logLevel, err)}
@@ -221,7 +187,7 @@ func newRootCmd(a *app) *cobra.Command {
 			if cmd.Annotations[annotationPluginServer] != "" {
 				return nil
 			}
-			return a.setup()
+			return a.setup(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -232,10 +198,13 @@ func newRootCmd(a *app) *cobra.Command {
 		"pin an external transport: <name>=<sha256 hex> (repeatable; overrides the lock file)")
 	pf.StringVar(&a.lockPath, "plugin-lock", defaultLockPath(),
 		"transport lock file (env NRFPROV_PLUGIN_LOCK)")
+	pf.BoolVar(&a.json, "json", false, "print results as JSON (versioned, see docs/json.md)")
 	a.root = root
 	a.addBoardFlags(root)
-	root.AddCommand(newTransportsCmd(a), newPluginCmd(a), newVersionCmd(a))
-	root.AddCommand(a.boardCommands()...)
+	root.SetHelpFunc(a.linkFlagsHelp(root.HelpFunc()))
+	root.AddCommand(a.newTransportsCmd(), a.newPluginCmd(), a.newVersionCmd(), a.newPortsCmd())
+	root.AddCommand(a.newInfoCmd(), a.newIMEICmd(), a.newAttokenCmd())
+	root.AddCommand(a.newListCmd(), a.newReadCmd(), a.newWriteCmd(), a.newDeleteCmd(), a.newDeleteAllCmd(), a.newGenerateCmd())
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
 	return root

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -92,7 +93,77 @@ func TestLockWritesPinsAndHints(t *testing.T) {
 	if err != nil || lf.Transports["echo"].Path != exe {
 		t.Fatalf("lock file: %+v, %v", lf, err)
 	}
-	if hs := hints(plugin.WithKind(errors.New("x"), plugin.ErrNotLocked)); len(hs) != 1 || !strings.Contains(hs[0], "transports lock") {
+	if hs := hintsFor(plugin.WithKind(errors.New("x"), plugin.ErrNotLocked), link{}); len(hs) != 1 || !strings.Contains(hs[0], "transports lock") {
 		t.Fatalf("hints(ErrNotLocked) = %q", hs)
+	}
+}
+
+// TestLinkFlagsOnlyWhereABoardOpens: a verb that opens no board refuses the link flags (exit 2,
+// nothing on stdout); flash and reset take only the probe's.
+func TestLinkFlagsOnlyWhereABoardOpens(t *testing.T) {
+	for _, args := range [][]string{
+		{"version", "--dialect", "shell", "--baud", "9600"},
+		{"--port", "/dev/ttyACM0", "version"},
+		{"--trace-wire", "transports"},
+		{"ports", "--board", "960000001"},
+		{"reset", "--baud", "9600", "--dry-run", "--runner", "nrfjprog"},
+	} {
+		out, stderr, code := runApp(t, args...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, "means nothing to") {
+			t.Errorf("nrfprov %q: exit %d, stdout %q, stderr %q; want exit 2 and the flag named", args, code, out, stderr)
+		}
+	}
+	// The probe flags stay on the runner verbs, before or after the verb.
+	for _, args := range [][]string{
+		{"--board", "960000001", "reset", "--runner", "nrfjprog", "--kind", "pin", "--dry-run"},
+		{"reset", "--board", "960000001", "--runner", "nrfjprog", "--dry-run"},
+	} {
+		out, stderr, code := runApp(t, args...)
+		if code != 0 || !strings.Contains(out, "nrfjprog") || !strings.Contains(out, "960000001") {
+			t.Errorf("nrfprov %q: exit %d\n%s%s", args, code, out, stderr)
+		}
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	out, _, code := runApp(t, "--json", "version")
+	var env struct {
+		Schema  int    `json:"schema"`
+		Command string `json:"command"`
+		Result  struct {
+			Version  string `json:"version"`
+			Protocol int    `json:"transport_protocol"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &env); err != nil || code != 0 || env.Schema != 1 || env.Command != "version" || env.Result.Protocol != 1 || env.Result.Version == "" {
+		t.Fatalf("version --json: exit %d, %v\n%s", code, err, out)
+	}
+}
+
+// TestHelpListsTheLinkFlagsAVerbTakes: help shows a verb only the link flags it accepts.
+func TestHelpListsTheLinkFlagsAVerbTakes(t *testing.T) {
+	for _, c := range []struct {
+		verb       string
+		has, lacks []string
+	}{
+		{"version", []string{"--json"}, []string{"--baud", "--port", "--board"}},
+		{"reset", []string{"--board", "--port"}, []string{"--baud", "--dialect"}},
+		{"info", []string{"--baud", "--port", "--dialect", "--json"}, nil},
+	} {
+		out, _, code := runApp(t, c.verb, "--help")
+		for _, f := range c.has {
+			if code != 0 || !strings.Contains(out, f) {
+				t.Errorf("%s --help lacks %s:\n%s", c.verb, f, out)
+			}
+		}
+		for _, f := range c.lacks {
+			if strings.Contains(out, f+" ") {
+				t.Errorf("%s --help lists %s, which it refuses:\n%s", c.verb, f, out)
+			}
+		}
+	}
+	// The root's help lists them all.
+	if out, _, _ := runApp(t, "--help"); !strings.Contains(out, "--baud") {
+		t.Errorf("nrfprov --help lacks --baud:\n%s", out)
 	}
 }

@@ -55,22 +55,34 @@ func (a *app) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := a.stderr
-	fmt.Fprintf(out, "demo: virtual nRF9160 DK %s on %s\n", board.SerialNumber(), board.VCOM0())
+	a.notef("demo: virtual nRF9160 DK %s on %s", board.SerialNumber(), board.VCOM0())
 	if err := breakLikeTheFieldReport(ctx, board, creds.ca); err != nil {
 		return fmt.Errorf("demo: preparing the broken board: %w", err)
 	}
-	fmt.Fprintln(out, "demo: the board is broken like the field report: a partial root CA is listed, and a key write hung (its AT host is stuck inside quotes)")
+	a.notef("demo: the board is broken like the field report: a partial root CA is listed, and a key write hung (its AT host is stuck inside quotes)")
 
 	a.bf.port = board.VCOM0()
 	reset := provision.ResetFunc(func(ctx context.Context) error { return board.Reset(ctx) })
 	pf := provisionFlags{manifest: creds.manifest, maxRecoveries: 2}
-	fmt.Fprintln(out, "\ndemo: nrfprov provision -m "+filepath.Base(creds.manifest))
-	if err := a.runProvision(ctx, "provision", pf, reset); err != nil {
-		return err
+	a.notef("\ndemo: nrfprov provision -m %s", filepath.Base(creds.manifest))
+	var runs []reportResult
+	for i, note := range []string{"", "\ndemo: and once more: the modem already holds exactly the manifest, so nothing is written"} {
+		if i > 0 {
+			a.notef("%s", note)
+		}
+		rep, err := a.provisionBoard(ctx, pf, reset)
+		if err == nil {
+			err = outcomeErr(rep)
+		}
+		if rep != nil {
+			runs = append(runs, reportResult{Report: rep})
+		}
+		if err != nil {
+			a.print("demo", demoResult{Runs: runs})
+			return err
+		}
 	}
-	fmt.Fprintln(out, "\ndemo: and once more: the modem already holds exactly the manifest, so nothing is written")
-	return a.runProvision(ctx, "provision", pf, reset)
+	return a.print("demo", demoResult{Runs: runs})
 }
 
 type demoFiles struct {

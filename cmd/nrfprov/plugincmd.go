@@ -12,7 +12,7 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
-func newPluginCmd(a *app) *cobra.Command {
+func (a *app) newPluginCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "plugin",
 		Short:  "Transport plugin internals",
@@ -75,7 +75,7 @@ func newPluginConnectCmd(a *app) *cobra.Command {
 
 			errc := make(chan error, 2)
 			go func() {
-				_, err := io.Copy(a.stdout, conn)
+				err := a.stream(conn)
 				if err == nil {
 					err = io.EOF // the transport closed the stream cleanly
 				}

@@ -3,28 +3,31 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"os/exec"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nrfprov/nrfprov/internal/flash"
 	"github.com/nrfprov/nrfprov/internal/provision"
 )
 
-// Exit codes of provision beyond the common ones (docs/exit-codes.md).
-const exitUnverifiable = 10 // provisioned, but some credentials cannot be proven on this firmware
+// plan and provision: one board here, several in multi.go, the flash workflow in
+// provision.FlashWorkflow.
 
 type provisionFlags struct {
 	manifest      string
 	dryRun        bool
 	resetCmd      string
 	maxRecoveries int
-	wf            workflowFlags // the flash workflow (flash.go)
-	all           bool          // every connected board (multi.go)
+	wf            workflowFlags
+	all           bool // every connected board (multi.go)
+}
+
+// workflowFlags are provision's flash workflow: AT client in, provision, application back.
+type workflowFlags struct {
+	atClient     string
+	restoreApp   string
+	keepATClient bool
+	rf           runnerFlags
 }
 
 func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withApply bool) {
@@ -32,17 +35,27 @@ func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withAppl
 	f.StringVarP(&pf.manifest, "manifest", "m", "", "the manifest (YAML): credentials, line endings, prune, board defaults")
 	_ = cmd.MarkFlagRequired("manifest")
 	f.BoolVar(&pf.all, "all", false, "every connected board, concurrently (see also --board, repeatable)")
-	if withApply {
-		f.BoolVar(&pf.dryRun, "dry-run", false, "observe and plan, write nothing (same as `nrfprov plan`)")
-		f.StringVar(&pf.resetCmd, "reset-cmd", "", "command that resets the board when it hangs, e.g. \"nrfjprog --reset --snr {sn}\" ({sn}, {port} are replaced; no shell)")
-		f.IntVar(&pf.maxRecoveries, "max-recoveries", 2, "resets allowed in one run")
-		a.addWorkflowFlags(cmd, &pf.wf)
+	if !withApply {
+		return
 	}
+	f.BoolVar(&pf.dryRun, "dry-run", false, "observe and plan, write nothing (same as `nrfprov plan`)")
+	f.StringVar(&pf.resetCmd, "reset-cmd", "", "command that resets the board when it hangs, e.g. \"nrfjprog --reset --snr {sn}\" ({sn}, {port} are replaced; no shell)")
+	f.IntVar(&pf.maxRecoveries, "max-recoveries", 2, "resets allowed in one run")
+	wf := &pf.wf
+	f.StringVar(&wf.atClient, "flash-at-client", "", "program this AT client image (HEX or ELF) first, then provision, then put the application back")
+	f.StringVar(&wf.atClient, "at-client-hex", "", "same as --flash-at-client")
+	f.StringVar(&wf.restoreApp, "restore-app", "", "the application image to program after provisioning")
+	f.StringVar(&wf.restoreApp, "app-hex", "", "same as --restore-app")
+	f.StringVar(&wf.rf.buildDir, "build-dir", "", "the application's build directory (its image is put back; west's --build-dir)")
+	f.BoolVar(&wf.keepATClient, "keep-at-client", false, "with --flash-at-client: leave the AT client on the board")
+	addRunnerFlags(cmd, &wf.rf, "reset-kind")
+	_ = f.MarkHidden("at-client-hex")
+	_ = f.MarkHidden("app-hex")
 }
 
 func (a *app) newPlanCmd() *cobra.Command {
 	var pf provisionFlags
-	cmd := &cobra.Command{
+	cmd := opensBoard(&cobra.Command{
 		Use:   "plan -m MANIFEST",
 		Short: "Show what provision would do: keep, write, replace, delete or unverifiable, per credential",
 		Args:  exactArgs(0),
@@ -50,14 +63,14 @@ func (a *app) newPlanCmd() *cobra.Command {
 			pf.dryRun = true
 			return a.runProvision(cmd.Context(), "plan", pf, nil)
 		},
-	}
+	})
 	a.addProvisionFlags(cmd, &pf, false)
 	return cmd
 }
 
 func (a *app) newProvisionCmd() *cobra.Command {
 	var pf provisionFlags
-	cmd := &cobra.Command{
+	cmd := opensBoard(&cobra.Command{
 		Use:   "provision -m MANIFEST",
 		Short: "Bring the modem's credentials to the manifest, verified, recovering from hangs",
 		Long: `Provision the credentials of a manifest into the modem and prove them.
@@ -75,51 +88,23 @@ and then always puts the application back (--restore-app HEX, or the image of --
 reporting both outcomes: see docs/runners.md.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runProvisionWorkflow(cmd, pf)
+			runnerSet := cmd.Flags().Changed("runner") || cmd.Flags().Changed("gdb-address") || cmd.Flags().Changed("reset-kind")
+			return a.runProvisionWorkflow(cmd.Context(), pf, runnerSet)
 		},
-	}
+	})
 	a.addProvisionFlags(cmd, &pf, true)
 	return cmd
 }
 
 // runProvision loads the manifest (every problem reported before the board is touched), runs,
-// renders progress and the report, and turns the worst outcome into the exit status.
+// prints the report, and turns the worst outcome into the exit status.
 func (a *app) runProvision(ctx context.Context, command string, pf provisionFlags, reset provision.Resetter) error {
 	if a.multiBoard(pf) {
 		return a.runMulti(ctx, command, pf)
 	}
-	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
-	if err != nil {
-		return usageError{err}
-	}
-	a.applyBoardDefaults(m.Board)
-	host, _, err := a.host()
-	if err != nil {
-		return err
-	}
-	defer host.Close()
-	o := provision.Options{
-		Host:          host,
-		Device:        a.deviceOptions(),
-		Reset:         reset,
-		MaxRecoveries: pf.maxRecoveries,
-		DryRun:        pf.dryRun,
-		KeepCFUN:      a.bf.keepCFUN,
-	}
-	o.Device.AllowReserved = o.Device.AllowReserved || m.AllowReserved
-	if pf.resetCmd != "" {
-		argv, err := splitCommand(pf.resetCmd)
-		if err != nil {
-			return usageError{fmt.Errorf("--reset-cmd: %w", err)}
-		}
-		o.Reset = commandResetter{argv: argv, sn: a.bf.board, port: a.bf.port, log: a.stderr}
-	}
-	if !a.bf.json {
-		o.Events = func(e provision.Event) { a.renderEvent(e) }
-	}
-	rep, err := provision.Run(ctx, m, o)
+	rep, err := a.provisionBoard(ctx, pf, reset)
 	// JSON always carries the report, also of a failed run (what was proven before it stopped).
-	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan" || a.bf.json) {
+	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan" || a.json) {
 		if perr := a.print(command, reportResult{rep, pf.dryRun}); perr != nil && err == nil {
 			err = perr
 		}
@@ -127,6 +112,53 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 	if err != nil {
 		return err
 	}
+	return outcomeErr(rep)
+}
+
+// provisionBoard provisions (or plans) the one board of the link flags.
+func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provision.Resetter) (*provision.Report, error) {
+	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	a.applyBoardDefaults(m.Board)
+	o := a.provisionOptions(pf, m, a.progress)
+	if pf.resetCmd != "" {
+		argv, err := splitCommand(pf.resetCmd)
+		if err != nil {
+			return nil, usagef("--reset-cmd: %w", err)
+		}
+		reset = commandResetter{argv: argv, sn: a.bf.board, port: a.bf.port, log: a.progress.writer()}
+	}
+	o.Reset = reset
+	host, _, err := a.host()
+	if err != nil {
+		return nil, err
+	}
+	defer host.Close()
+	o.Host = host
+	return provision.Run(ctx, m, o)
+}
+
+// provisionOptions are the run's options from the flags and the manifest; p renders its progress.
+func (a *app) provisionOptions(pf provisionFlags, m *provision.Manifest, p progress) provision.Options {
+	o := provision.Options{
+		Device:        a.deviceOptions(),
+		MaxRecoveries: pf.maxRecoveries,
+		DryRun:        pf.dryRun,
+		KeepCFUN:      a.bf.keepCFUN,
+		Events:        p.events(),
+	}
+	o.Device.AllowReserved = o.Device.AllowReserved || m.AllowReserved
+	if a.bf.traceWire {
+		o.Device.Trace = p.wireTracer()
+	}
+	return o
+}
+
+// outcomeErr is the error of a finished run whose report says some credentials failed or
+// cannot be proven.
+func outcomeErr(rep *provision.Report) error {
 	switch rep.Worst() {
 	case provision.OutcomeFailed:
 		return errVerifyFailed
@@ -136,13 +168,7 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 	return nil
 }
 
-var (
-	errVerifyFailed = fmt.Errorf("provision: some credentials are not as the manifest wants (see the report): %w", errVerify)
-	errUnverifiable = errors.New("provision: done, but some credentials cannot be proven on this firmware (see the report)")
-	errVerify       = errors.New("verification failed")
-)
-
-// applyBoardDefaults fills the board flags the user did not set from the manifest.
+// applyBoardDefaults fills the link flags the user did not set from the manifest.
 func (a *app) applyBoardDefaults(d provision.BoardDefaults) {
 	if a.bf.port == "" {
 		a.bf.port = d.Port
@@ -167,117 +193,82 @@ func (a *app) applyBoardDefaults(d provision.BoardDefaults) {
 	}
 }
 
-// renderEvent prints progress on stderr, one plain line per step.
-func (a *app) renderEvent(e provision.Event) {
-	if e.Kind == provision.EventApply {
-		fmt.Fprintf(a.stderr, "  [%d/%d] %s\n", e.Done+1, e.Total, e.Message)
-		return
+// runProvisionWorkflow is `provision` with the runner: without --flash-at-client it only lends
+// the runner's reset to recovery (when --runner, --gdb-address or --reset-kind is given); with
+// it, provision.FlashWorkflow programs the AT client, provisions, and puts the application back.
+func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runnerSet bool) error {
+	wf := pf.wf
+	if a.multiBoard(pf) && (wf.atClient != "" || runnerSet) {
+		// One runner invocation names one probe: several boards would each need their own.
+		return usageError{errors.New("several boards with --flash-at-client or a flash runner are not supported yet: " +
+			"run nrfprov once per board, or use --reset-cmd with {sn} for recovery across boards")}
 	}
-	fmt.Fprintf(a.stderr, "%s: %s\n", e.Kind, e.Message)
-}
-
-type reportResult struct {
-	*provision.Report
-	planOnly bool
-}
-
-func (r reportResult) text(w io.Writer) {
-	fmt.Fprintf(w, "device: %s, IMEI %s, %s (%s AT)\n", r.Device.Port, r.Device.IMEI, r.Device.ModemFirmware, r.Device.Dialect)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if r.planOnly {
-		fmt.Fprintln(tw, "SEC_TAG\tTYPE\tACTION\tREASON")
-		for _, it := range r.Plan.Items {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", it.SecTag, it.TypeName, it.Action, it.Reason)
+	if wf.atClient == "" {
+		if wf.restoreApp != "" || wf.rf.buildDir != "" || wf.keepATClient {
+			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}
 		}
-		tw.Flush()
-		fmt.Fprintf(w, "%d of %d to change\n", r.Plan.Changes(), len(r.Plan.Items))
-		return
-	}
-	fmt.Fprintln(tw, "SEC_TAG\tTYPE\tACTION\tOUTCOME\tPROOF\tSHA-256")
-	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", res.SecTag, res.TypeName, dash(string(res.Action)), res.Outcome, res.Proof, dash(res.SHA256))
-	}
-	tw.Flush()
-	for _, res := range r.Results {
-		if res.Detail != "" {
-			fmt.Fprintf(w, "  %d %s: %s\n", res.SecTag, res.TypeName, res.Detail)
+		if !runnerSet {
+			return a.runProvision(ctx, "provision", pf, nil)
 		}
+		f, cleanup, err := a.newFlasher(wf.rf, nil, false)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if _, err := f.planReset(); err != nil {
+			return err
+		}
+		return a.runProvision(ctx, "provision", pf, f)
 	}
-	fmt.Fprintf(w, "%d written, %d deleted, %d resets\n", r.Writes, r.Deletes, r.Recoveries)
-}
-
-// commandResetter resets the board by running a command (a flash tool's reset), never through
-// a shell. {sn} and {port} in its arguments are replaced.
-type commandResetter struct {
-	argv     []string
-	sn, port string
-	log      io.Writer
-}
-
-func (c commandResetter) Reset(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	args := make([]string, len(c.argv))
-	for i, a := range c.argv {
-		args[i] = strings.NewReplacer("{sn}", c.sn, "{port}", c.port).Replace(a)
+	// Everything is checked before the board is touched.
+	if _, err := provision.Load(pf.manifest, a.secrets.Lookup); err != nil {
+		return usageError{err}
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = c.log, c.log
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("reset command %q: %w", strings.Join(args, " "), err)
+	atImg, err := loadImage("--flash-at-client", wf.atClient)
+	if err != nil {
+		return err
 	}
-	return nil
-}
-
-// splitCommand splits a command line into arguments: spaces separate, single and double quotes
-// group, a backslash outside single quotes keeps the next character. No shell is involved.
-func splitCommand(s string) ([]string, error) {
-	var args []string
-	var cur strings.Builder
-	inArg := false
-	var quote rune
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch {
-		case quote == '\'':
-			if c == '\'' {
-				quote = 0
-			} else {
-				cur.WriteRune(c)
-			}
-		case c == '\\' && i+1 < len(rs):
-			i++
-			cur.WriteRune(rs[i])
-			inArg = true
-		case quote == '"':
-			if c == '"' {
-				quote = 0
-			} else {
-				cur.WriteRune(c)
-			}
-		case c == '\'' || c == '"':
-			quote, inArg = c, true
-		case c == ' ' || c == '\t':
-			if inArg {
-				args = append(args, cur.String())
-				cur.Reset()
-				inArg = false
-			}
-		default:
-			cur.WriteRune(c)
-			inArg = true
+	var appImg *flash.Image
+	var build *flash.Build
+	switch {
+	case wf.keepATClient:
+		if wf.restoreApp != "" {
+			return usageError{errors.New("--keep-at-client and --restore-app contradict each other")}
+		}
+	case wf.restoreApp == "" && wf.rf.buildDir == "":
+		return usageError{errors.New("--flash-at-client needs the application to put back: --restore-app HEX or --build-dir DIR (or --keep-at-client)")}
+	default:
+		if appImg, build, err = appImage("--restore-app", wf.restoreApp, wf.rf.buildDir); err != nil {
+			return err
 		}
 	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
+	f, cleanup, err := a.newFlasher(wf.rf, build, pf.dryRun)
+	if err != nil {
+		return err
 	}
-	if inArg {
-		args = append(args, cur.String())
+	defer cleanup()
+	atCmds, err := f.planProgram(atImg)
+	if err != nil {
+		return err
 	}
-	if len(args) == 0 {
-		return nil, errors.New("empty command")
+	plan := workflowPlanResult{DryRun: true, ATClient: newFlashResult(f.r, f.kind, atImg, atCmds, true)}
+	if appImg != nil {
+		appCmds, err := f.planProgram(appImg)
+		if err != nil {
+			return err
+		}
+		app := newFlashResult(f.r, f.kind, appImg, appCmds, true)
+		plan.Application = &app
 	}
-	return args, nil
+	if _, err := f.planReset(); err != nil {
+		return err
+	}
+	if pf.dryRun {
+		return a.print("provision", plan)
+	}
+	w := provision.FlashWorkflow{Flasher: f, ATClient: atImg, App: appImg,
+		Events: func(e provision.Event) { a.notef("%s: %s", e.Kind, e.Message) }}
+	return w.Run(ctx, func(ctx context.Context, reset provision.Resetter) error {
+		return a.runProvision(ctx, "provision", pf, reset)
+	})
 }

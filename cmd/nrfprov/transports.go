@@ -2,36 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
-// transportsSchema versions the JSON of `nrfprov transports --json`.
-const transportsSchema = 1
-
-// transportRow is one line of `nrfprov transports`.
-type transportRow struct {
-	Name         string              `json:"name"`
-	Source       plugin.Source       `json:"source"`
-	Path         string              `json:"path"`
-	Status       string              `json:"status"` // builtin | locked | not-locked | checksum-mismatch | error
-	Version      string              `json:"version,omitempty"`
-	Protocol     int                 `json:"protocol,omitempty"`
-	Capabilities []plugin.Capability `json:"capabilities"`
-	Description  string              `json:"description,omitempty"`
-	Shadowed     []string            `json:"shadowed,omitempty"`
-	Error        string              `json:"error,omitempty"`
-}
-
-func newTransportsCmd(a *app) *cobra.Command {
-	var asJSON bool
+func (a *app) newTransportsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "transports",
 		Short: "List the transport plugins found, with version and capabilities",
@@ -45,19 +23,10 @@ capabilities; an external transport without a pinned checksum is not run.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
-					Schema     int            `json:"schema"`
-					Transports []transportRow `json:"transports"`
-				}{transportsSchema, rows})
-			}
-			return renderTransports(a, rows)
+			return a.print("transports", transportsResult{Transports: rows})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (versioned by its \"schema\" field)")
-	cmd.AddCommand(newTransportsLockCmd(a))
+	cmd.AddCommand(a.newTransportsLockCmd())
 	return cmd
 }
 
@@ -96,41 +65,7 @@ func (a *app) listTransports(ctx context.Context) ([]transportRow, error) {
 	return rows, nil
 }
 
-func renderTransports(a *app, rows []transportRow) error {
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tSTATUS\tCAPABILITIES\tPATH")
-	for _, r := range rows {
-		caps := make([]string, len(r.Capabilities))
-		for i, c := range r.Capabilities {
-			caps[i] = string(c)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Version), r.Status, dash(strings.Join(caps, ",")), r.Path)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		for _, s := range r.Shadowed {
-			fmt.Fprintf(a.stdout, "note: %s is shadowed by %s and ignored\n", s, r.Path)
-		}
-		if r.Error != "" {
-			fmt.Fprintf(a.stdout, "%s: %s\n", r.Name, r.Error)
-		}
-		if r.Status == "not-locked" {
-			fmt.Fprintf(a.stdout, "%s: not pinned, so not run: `nrfprov transports lock` pins it\n", r.Name)
-		}
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func newTransportsLockCmd(a *app) *cobra.Command {
+func (a *app) newTransportsLockCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "lock",
 		Short: "Pin the SHA-256 of every external transport found now",
@@ -151,38 +86,13 @@ and are not pinned.`,
 			if err := plugin.WriteLockFile(a.lockPath, lf); err != nil {
 				return err
 			}
+			r := lockResult{LockFile: a.lockPath, Pinned: []pinnedTransport{}}
 			for _, f := range found {
 				if e, ok := lf.Transports[f.Name]; ok {
-					fmt.Fprintf(a.stdout, "pinned %s sha256:%s %s\n", f.Name, e.SHA256, e.Path)
+					r.Pinned = append(r.Pinned, pinnedTransport{Name: f.Name, SHA256: e.SHA256, Path: e.Path})
 				}
 			}
-			fmt.Fprintf(a.stdout, "wrote %s (%d external transports)\n", a.lockPath, len(lf.Transports))
-			return nil
+			return a.print("transports lock", r)
 		},
-	}
-}
-
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
-	}
-	return nil
-}
-
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError{fmt.Errorf("%s takes %d arguments, got %d (usage: %s)", cmd.CommandPath(), n, len(args), cmd.UseLine())}
-		}
-		return nil
-	}
-}
-
-func rangeArgs(lo, hi int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < lo || len(args) > hi {
-			return usageError{fmt.Errorf("%s takes %d to %d arguments, got %d (usage: %s)", cmd.CommandPath(), lo, hi, len(args), cmd.UseLine())}
-		}
-		return nil
 	}
 }

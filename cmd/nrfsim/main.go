@@ -104,7 +104,8 @@ The control socket takes one JSON request per line and answers one JSON line:
   {"op":"flash","hex":"/path/to/image.hex"}    program a hex file; its strings decide the personality
   {"op":"fault","fault":{"kind":"hang"}}       inject a fault: drop, corrupt, urc, hang, slow,
                                                truncate, power_off_warning, store_capacity, echo, noise,
-                                               line_speed
+                                               line_speed; the switches power_off_warning, echo and
+                                               line_speed need "enabled":true (false turns them off)
   {"op":"clear_faults"}
   {"op":"unplug"} / {"op":"replug"}            USB cable out / in
   {"op":"state"}                               hashes and metadata, never credential contents
@@ -113,7 +114,9 @@ for example:  nrfsim ctl <control> state    (or: echo '{"op":"state"}' | socat -
 Profiles: ` + strings.Join(sim.ProfileNames(), ", ") + `
 Personalities: at_client, modem_shell, serial_lte_modem, application
 
-nrfsim runs until SIGINT or SIGTERM, then removes its ports and sockets. With --state the modem's
+nrfsim runs until SIGINT or SIGTERM, then removes its ports, sockets and the sys/ and dev/ trees
+it published in the run directory (a relative --run-dir is fine: the links are relative to where
+they live). With --state the modem's
 non-volatile memory (credentials, identity key, flashed firmware) survives restarts.
 
 With --rtt each board also has simulated RAM (0x20000000, 256 KiB) and a GDB remote-protocol server
@@ -272,6 +275,11 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			r.ctl.Close()
 			r.b.Close()
 		}
+		// The boards took their ports, sockets and USB entries with them; the trees they
+		// published into go too, so the next start on this directory finds no stale board.
+		if err := sim.RemoveUSBTrees(runDir); err != nil {
+			log.WithError(err).Warn("run directory not cleaned")
+		}
 	}()
 	enc := json.NewEncoder(stdout)
 	for _, cfg := range cfgs {
@@ -351,6 +359,7 @@ func newCtlCmd(stdout io.Writer) *cobra.Command {
 		Short: "Send one request to a board's control socket (reset, flash, fault, clear_faults, unplug, replug, state)",
 		Example: `  nrfsim ctl /tmp/nrfsim/000960000001.sock reset
   nrfsim ctl /tmp/nrfsim/000960000001.sock fault --fault '{"kind":"hang"}'
+  nrfsim ctl /tmp/nrfsim/000960000001.sock fault --fault '{"kind":"power_off_warning","enabled":true}'
   nrfsim ctl /tmp/nrfsim/000960000001.sock flash --personality application
   nrfsim ctl /tmp/nrfsim/000960000001.sock state`,
 		Args:          cobra.ExactArgs(2),
@@ -378,6 +387,6 @@ func newCtlCmd(stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&personality, "personality", "", "flash: the firmware to switch to")
 	cmd.Flags().StringVar(&hex, "hex", "", "flash: an Intel HEX file to program")
-	cmd.Flags().StringVar(&fault, "fault", "", `fault: the fault as JSON, e.g. {"kind":"hang"}`)
+	cmd.Flags().StringVar(&fault, "fault", "", `fault: the fault as JSON, e.g. {"kind":"hang"} or {"kind":"power_off_warning","enabled":true}`)
 	return cmd
 }

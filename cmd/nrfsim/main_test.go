@@ -57,9 +57,16 @@ type proc struct {
 // startSim runs nrfsim and reads its JSON lines (one per board).
 func startSim(t *testing.T, boards int, args ...string) *proc {
 	t.Helper()
+	return startSimIn(t, "", boards, args...)
+}
+
+// startSimIn is startSim with the working directory dir (as a person runs it in a shell).
+func startSimIn(t *testing.T, dir string, boards int, args ...string) *proc {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, nrfsimBin, append([]string{"--ready-delay", "10ms"}, args...)...)
+	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,11 +101,17 @@ func startSim(t *testing.T, boards int, args ...string) *proc {
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	p.stopWith(syscall.SIGTERM)
+}
+
+// stopWith sends sig and waits for a clean exit.
+func (p *proc) stopWith(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		p.t.Fatal(err)
 	}
 	if err := p.cmd.Wait(); err != nil {
-		p.t.Fatalf("nrfsim exit after SIGTERM: %v; stderr:\n%s", err, p.errb.String())
+		p.t.Fatalf("nrfsim exit after %v: %v; stderr:\n%s", sig, err, p.errb.String())
 	}
 }
 

@@ -1,11 +1,11 @@
 package at_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"strings"
 	"sync"
 	"testing"
@@ -24,11 +24,8 @@ func board(t *testing.T, cfg sim.BoardConfig) *sim.Board {
 	return simtest.Board(t, cfg)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(30 * time.Second)
 
 type traceLog struct {
 	mu  sync.Mutex

@@ -1,6 +1,7 @@
 package cmng
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -76,4 +77,28 @@ func ParseAttestToken(tok string) (*AttestToken, error) {
 	}
 	t.SignatureBytes = len(s.Signature)
 	return &t, nil
+}
+
+// FirmwareMatches reports whether the token was made by the modem firmware modemUUID names
+// (what %XMODEMUUID reports); UUIDs compare without regard to case.
+func (t *AttestToken) FirmwareMatches(modemUUID string) bool {
+	return modemUUID != "" && strings.EqualFold(strings.TrimSpace(modemUUID), t.FirmwareUUID)
+}
+
+// CheckedAttestToken asks for the attestation token, decodes it and checks its firmware UUID
+// against the modem's %XMODEMUUID: the token, its decoding, and whether the UUIDs match.
+func (c *Store) CheckedAttestToken(ctx context.Context) (string, *AttestToken, bool, error) {
+	tok, err := c.AttestToken(ctx)
+	if err != nil {
+		return "", nil, false, err
+	}
+	dec, err := ParseAttestToken(tok)
+	if err != nil {
+		return tok, nil, false, err
+	}
+	fw, err := c.ModemUUID(ctx)
+	if err != nil {
+		return tok, dec, false, err
+	}
+	return tok, dec, dec.FirmwareMatches(fw), nil
 }

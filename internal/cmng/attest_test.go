@@ -60,3 +60,18 @@ func TestParseAttestToken(t *testing.T) {
 		}
 	}
 }
+
+func TestAttestTokenFirmwareMatches(t *testing.T) {
+	tok := &AttestToken{FirmwareUUID: "7c0f5a9e-3d13-4c1b-935b-3c8a1e3b5e01"}
+	for uuid, want := range map[string]bool{
+		"7c0f5a9e-3d13-4c1b-935b-3c8a1e3b5e01":   true,
+		"7C0F5A9E-3D13-4C1B-935B-3C8A1E3B5E01":   true, // %XMODEMUUID's case is not the token's
+		" 7c0f5a9e-3d13-4c1b-935b-3c8a1e3b5e01 ": true,
+		"7c0f5a9e-3d13-4c1b-935b-3c8a1e3b5e02":   false,
+		"":                                       false, // old firmware answers no UUID: nothing matches
+	} {
+		if got := tok.FirmwareMatches(uuid); got != want {
+			t.Errorf("FirmwareMatches(%q) = %v, want %v", uuid, got, want)
+		}
+	}
+}

@@ -1,16 +1,11 @@
 package cmng_test
 
 import (
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"strings"
 	"sync"
 	"testing"
@@ -34,11 +29,8 @@ func board(t *testing.T, cfg sim.BoardConfig) *sim.Board {
 	return simtest.Board(t, cfg)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(40 * time.Second)
 
 // wire records what was sent, to prove what did (not) go on the link.
 type wire struct {
@@ -115,30 +107,12 @@ func open(t *testing.T, b *sim.Board, o cmng.Options) *rig {
 // testCert is a small, valid PEM certificate (the nRF91x1 profile checks certificates).
 func testCert(t *testing.T, cn string) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return []byte(testsupport.CertPEM(t, cn, 0))
 }
 
 func testKey(t *testing.T) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	return []byte(testsupport.KeyPEM(t))
 }
 
 func modemErr(t *testing.T, err error, code int) *cmng.ModemError {

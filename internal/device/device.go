@@ -299,3 +299,45 @@ func (d *Device) Close() error {
 	d.client.Kill()
 	return err
 }
+
+// Info is what a board says about itself: the link, the modem firmware, IMEI, modem UUID and
+// functional mode.
+type Info struct {
+	Port            string `json:"port"`
+	Dialect         string `json:"dialect"`
+	Terminator      string `json:"terminator"`
+	ModemFirmware   string `json:"modem_firmware"`
+	FirmwareVersion string `json:"firmware_version"`
+	RealHashes      bool   `json:"real_hashes"`
+	IMEI            string `json:"imei"`
+	ModemUUID       string `json:"modem_uuid"` // empty on firmware without %XMODEMUUID
+	CFUN            int    `json:"cfun"`
+}
+
+// Info asks the board for its Info.
+func (d *Device) Info(ctx context.Context) (Info, error) {
+	fw, err := d.Store.FirmwareVersion(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	imei, err := d.Store.IMEI(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	uuid, err := d.Store.ModemUUID(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Info{}, err
+		}
+		uuid = "" // old firmware has no %XMODEMUUID; not a reason to fail
+	}
+	cfun, err := d.Store.CFUN(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{
+		Port: d.Address, Dialect: d.Detected.Dialect.String(), Terminator: d.Detected.Terminator.String(),
+		ModemFirmware: fw.Raw, FirmwareVersion: fw.Semver(), RealHashes: fw.RealHashes(),
+		IMEI: imei, ModemUUID: uuid, CFUN: cfun,
+	}, nil
+}

@@ -1,14 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"math/big"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,21 +64,5 @@ func BenchmarkWriteCertificate(b *testing.B) {
 // certOfSize makes a real certificate whose PEM is about n bytes (within 64).
 func certOfSize(tb testing.TB, n int) string {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "bench"},
-		NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(2000000000, 0)}
-	for {
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		p := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-		if len(p) >= n-64 {
-			return p
-		}
-		tmpl.DNSNames = append(tmpl.DNSNames, fmt.Sprintf("host-%03d.example.net", len(tmpl.DNSNames)))
-	}
+	return testsupport.CertPEM(tb, "bench", n-64)
 }

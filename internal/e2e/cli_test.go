@@ -8,12 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,9 +41,16 @@ func runNrfprov(t *testing.T, stdin string, args ...string) cliResult {
 
 func runNrfprovEnv(t testing.TB, env []string, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runNrfprovIn(t, "", env, stdin, args...)
+}
+
+// runNrfprovIn is runNrfprovEnv in the working directory dir (for relative paths).
+func runNrfprovIn(t testing.TB, dir string, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nrfprovBin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=", stateDirEnv(t))
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -136,17 +142,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func testCert(t testing.TB) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "nrfprov e2e CA"},
-		NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(2000000000, 0), IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return testsupport.CertPEM(t, "nrfprov e2e CA", 0)
 }
 
 func sha(s string) string {

@@ -29,7 +29,7 @@ import (
 // GDB server, J-Link RTT telnet server and OpenOCD Tcl port of a Modem Shell board reached over
 // RTT; /tmp/nrfsim is a run directory of this test's own. The working directory holds
 // examples/, scripts/, at_client.hex, app.hex and build/ (an application build whose runner is nrfjprog);
-// the flash tools on PATH are the stand-ins (internal/flash/standin). `nrfprov`, `nrfsim`
+// the flash tools on PATH are the stand-ins (internal/e2e/testdata/standin). `nrfprov`, `nrfsim`
 // and `go run ./cmd/…` run the binaries this package built.
 func TestDocExamples(t *testing.T) {
 	t.Parallel()

@@ -281,7 +281,7 @@ var faultRows = []faultRow{
 	{
 		name:   "echo_on",
 		before: fault(sim.Fault{Kind: "echo", Enabled: true}),
-		want: outcome{0, ""},
+		want:   outcome{0, ""},
 	},
 	{
 		name: "cme_513_not_found",
@@ -298,7 +298,7 @@ var faultRows = []faultRow{
 	{
 		name:   "cme_515_memory_full",
 		before: fault(sim.Fault{Kind: "store_capacity", Count: 1}),
-		want: cme(515),
+		want:   cme(515),
 	},
 	{
 		name: "cme_518_modem_online",
@@ -334,7 +334,7 @@ var faultRows = []faultRow{
 	{
 		name:   "cme_528_power_off_warning",
 		before: fault(sim.Fault{Kind: "power_off_warning", Enabled: true}),
-		want: cme(528),
+		want:   cme(528),
 	},
 	{
 		name: "truncated_read_back",
@@ -350,7 +350,7 @@ var faultRows = []faultRow{
 	{
 		name:  "placeholder_hashes",
 		board: sim.BoardConfig{Profile: "mfw_nrf9160_0.7.0-29.alpha"},
-		want: outcome{10, "cannot be proven"},
+		want:  outcome{10, "cannot be proven"},
 		rerun: 10,
 	},
 	{
@@ -385,7 +385,7 @@ var faultRows = []faultRow{
 	{
 		name:   "slow_modem",
 		before: fault(sim.Fault{Kind: "slow", LatencyMS: 400}),
-		want: outcome{0, ""},
+		want:   outcome{0, ""},
 	},
 	{
 		name: "modem_slower_than_deadline",

@@ -24,7 +24,7 @@ import (
 )
 
 // The flash workflow end to end: nrfprov runs the vendors' tools, played by stand-ins
-// (internal/flash/standin) first on PATH, which check their command lines against the documented
+// (internal/e2e/testdata/standin) first on PATH, which check their command lines against the documented
 // syntax and program and reset nrfsim boards through their control sockets.
 
 // installStandins links the stand-in (built by TestMain as dir/nrfjprog) under the other
@@ -412,7 +412,7 @@ func TestFlashRefusesBeforeTouchingTheBoard(t *testing.T) {
 		code int
 		msgs []string
 	}{
-		{[]string{"flash", app}, 11, []string{"no flash runner found on PATH", "nrfutil install device", "nRF Command Line Tools", "J-Link Software", "west", "apt-get install openocd"}},
+		{[]string{"flash", app}, 11, []string{"no flash runner found on PATH", "nrfutil install device", "nRF Command Line Tools", "J-Link Software", "west", "OpenOCD with nRF91 support"}},
 		{[]string{"flash", app, "--runner", "jlink"}, 11, []string{"JLinkExe is not on PATH", "SEGGER J-Link Software and Documentation Pack"}},
 		{[]string{"reset", "--runner", "nrfjprog"}, 11, []string{"nrfjprog is not on PATH", "nRF Command Line Tools"}},
 		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app}, 11, []string{"no flash runner found"}},
@@ -440,10 +440,10 @@ func TestFlashRefusesBeforeTouchingTheBoard(t *testing.T) {
 		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--runner", "nrfjprog"}, []string{"--restore-app HEX or --build-dir DIR"}},
 		{[]string{"provision", "-m", m, "--restore-app", app, "--runner", "nrfjprog"}, []string{"go with --flash-at-client"}},
 		{[]string{"provision", "-m", m, "--flash-at-client", bad, "--restore-app", app, "--runner", "nrfjprog"}, []string{"--flash-at-client", "bad.hex"}},
-		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app, "--runner", "nrfutil", "--reset-kind", "debug"}, []string{"cannot do a debug reset", "system, pin"}},
+		{[]string{"provision", "-m", m, "--flash-at-client", atc, "--restore-app", app, "--runner", "jlink", "--reset-kind", "debug"}, []string{"cannot do a debug reset", "system, pin"}},
 		{[]string{"reset", "--runner", "openocd", "--kind", "pin"}, []string{"cannot do a pin reset"}},
 		{[]string{"reset", "--runner", "gdb"}, []string{"--gdb-address"}},
-		{[]string{"flash", app, "--runner", "jlink", "--recover"}, []string{"has no recover", "nrfutil and nrfjprog"}},
+		{[]string{"flash", app, "--runner", "jlink", "--recover"}, []string{"has no recover", "nrfutil, nrfjprog and an OpenOCD with nrf91_recover"}},
 		{[]string{"reset", "--kind", "hard", "--runner", "nrfjprog"}, []string{"want system, pin or debug"}},
 	} {
 		r := runNrfprovEnv(t, env, "", c.args...)
@@ -517,7 +517,7 @@ func TestResetUnsticksBoard(t *testing.T) {
 	_, files := credSet(t, 9, "lf", "")
 	env, log := flashEnv(t, b.Config().RunDir)
 	for _, c := range []struct{ runner, kind string }{
-		{"nrfjprog", "system"}, {"nrfjprog", "pin"}, {"nrfjprog", "debug"}, {"nrfutil", "system"}, {"nrfutil", "pin"},
+		{"nrfjprog", "system"}, {"nrfjprog", "pin"}, {"nrfjprog", "debug"}, {"nrfutil", "system"}, {"nrfutil", "pin"}, {"nrfutil", "debug"},
 		{"jlink", "system"}, {"jlink", "pin"}, {"west", "pin"},
 	} {
 		breakBoard(t, b, 9, files["ca.pem"])
@@ -560,16 +560,19 @@ func TestStandinsRejectWrongSyntax(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"nrfjprog", "--program", app, "--verify", "-f", "NRF91"}, 1, "add --sectorerase or --chiperase"},
-		{[]string{"nrfjprog", "--reset"}, 11, "family must be given with -f"},
-		{[]string{"nrfjprog", "--reset", "-f", "NRF91", "--snr", "000960000741"}, 41, "no debugger with serial number"},
+		// nrfjprog's documented return codes: 58 FlashNotErasedError, 12 InsufficientArguments,
+		// 40 InvalidSerialNumber, 11 InvalidArgument, 13 IncompatibleArguments, 18 WrongFamily.
+		{[]string{"nrfjprog", "--program", app, "--verify", "-f", "NRF91"}, 58, "add --sectorerase or --chiperase"},
+		{[]string{"nrfjprog", "--reset"}, 12, "family must be given with -f"},
+		{[]string{"nrfjprog", "--reset", "-f", "NRF91", "--snr", "000960000741"}, 40, "no debugger with serial number"},
 		{[]string{"nrfjprog", "--rst", "-f", "NRF91"}, 11, `Argument "--rst" is not recognized`},
-		{[]string{"nrfjprog", "--reset", "--pinreset", "-f", "NRF91"}, 11, "Only one of"},
-		{[]string{"nrfjprog", "--pinreset", "-f", "NRF52"}, 1, "does not match"},
-		{[]string{"nrfjprog", "--recover", "--program", app, "--sectorerase", "-f", "NRF91"}, 11, "--recover cannot be combined"},
+		{[]string{"nrfjprog", "--reset", "--pinreset", "-f", "NRF91"}, 13, "Only one of"},
+		{[]string{"nrfjprog", "--pinreset", "-f", "NRF52"}, 18, "does not match"},
+		{[]string{"nrfjprog", "--recover", "--program", app, "--sectorerase", "-f", "NRF91"}, 13, "--recover cannot be combined"},
+		{[]string{"nrfjprog", "-f", "NRF91"}, 15, "No operation given"},
 		{[]string{"nrfutil", "device", "program", "--firmware", app, "--serial-number", "960000740", "--options", "verify=VERIFY_ALL"}, 2, "verify must be one of"},
 		{[]string{"nrfutil", "device", "program", "--hex", app}, 2, "unexpected argument '--hex' found"},
-		{[]string{"nrfutil", "device", "reset", "--reset-kind", "RESET_SOFT"}, 1, "not supported by this device"},
+		{[]string{"nrfutil", "device", "reset", "--reset-kind", "RESET_VIA_SECDOM"}, 1, "not supported by this device"},
 		{[]string{"nrfutil", "program", "--firmware", app}, 2, "unrecognized subcommand 'program'"},
 		{[]string{"JLinkExe", "-USB", "960000740", "-if", "SWD", "-CommanderScript", script}, 1, "No device given"},
 		{[]string{"JLinkExe", "-USB", "960000740", "-if", "JTAG", "-device", "nRF9160_xxAA", "-CommanderScript", script}, 1, "-if SWD"},
@@ -647,7 +650,7 @@ func TestWestExtension(t *testing.T) {
 	}
 	script := filepath.Join("..", "..", "scripts", "west_commands", "test_nrfprov_west.py")
 	r := runProc(t, nil, py, script)
-	if r.code != 0 || !strings.Contains(r.stderr, "Ran 10 tests") || !strings.Contains(r.stderr, "\nOK") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Ran 13 tests") || !strings.Contains(r.stderr, "\nOK") {
 		t.Fatalf("python tests: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 

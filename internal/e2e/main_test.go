@@ -5,9 +5,8 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"fmt"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"io"
 	"os"
 	"os/exec"
@@ -60,7 +59,7 @@ func run(m *testing.M) int {
 		{tcpBin, "github.com/nrfprov/nrfprov/cmd/nrfprov-transport-tcp"},
 		{futureBin, "github.com/nrfprov/nrfprov/internal/e2e/testdata/futureplugin"},
 		{nrfsimBin, "github.com/nrfprov/nrfprov/cmd/nrfsim"},
-		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/flash/standin"},
+		{filepath.Join(tmp, "standins", "nrfjprog"), "github.com/nrfprov/nrfprov/internal/e2e/testdata/standin"},
 	} {
 		// Build with the test binary's own -race setting: the packages are
 		// then already in the build cache, and the plugins run under the
@@ -97,11 +96,8 @@ func run(m *testing.M) int {
 // machine: everything here answers in milliseconds.
 const testTimeout = 15 * time.Second
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(testTimeout)
 
 // startBoard starts a virtual nRF9160 DK running at_client and waits for its
 // boot output.
@@ -155,36 +151,15 @@ func openConn(t testing.TB, tr plugin.Transport, req plugin.OpenRequest) plugin.
 	return c
 }
 
-type deadliner interface {
-	SetReadDeadline(time.Time) error
-}
-
 // readUntil reads r until want appears, bounded by testTimeout through the
 // reader's read deadline.
 func readUntil(t testing.TB, r io.Reader, want string) string {
 	t.Helper()
-	s, err := readUntilErr(r, want)
-	if err != nil {
-		t.Fatalf("waiting for %q: got %q: %v", want, s, err)
-	}
-	return s
+	return testsupport.ReadUntil(t, r, want, testTimeout)
 }
 
 func readUntilErr(r io.Reader, want string) (string, error) {
-	if d, ok := r.(deadliner); ok {
-		_ = d.SetReadDeadline(time.Now().Add(testTimeout))
-		defer func() { _ = d.SetReadDeadline(time.Time{}) }()
-	}
-	var got bytes.Buffer
-	buf := make([]byte, 512)
-	for !strings.Contains(got.String(), want) {
-		n, err := r.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			return got.String(), err
-		}
-	}
-	return got.String(), nil
+	return testsupport.ReadUntilErr(r, want, testTimeout)
 }
 
 // exchange sends an AT command and returns the response up to its final OK.

@@ -252,7 +252,7 @@ func nrfprov(t *testing.T, env []string, args ...string) (stdout, stderr string,
 }
 
 type transportsJSON struct {
-	Schema     int `json:"schema"`
+	Schema     int
 	Transports []struct {
 		Name         string   `json:"name"`
 		Source       string   `json:"source"`
@@ -270,11 +270,16 @@ func listTransports(t *testing.T, env []string) transportsJSON {
 	if code != 0 {
 		t.Fatalf("nrfprov transports --json: exit %d\n%s", code, errOut)
 	}
-	var got transportsJSON
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("transports --json output is not JSON: %v\n%s", err, out)
+	var doc struct {
+		Schema  int            `json:"schema"`
+		Command string         `json:"command"`
+		Result  transportsJSON `json:"result"`
 	}
-	return got
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Command != "transports" {
+		t.Fatalf("transports --json output is not the {schema, command, result} envelope: %v\n%s", err, out)
+	}
+	doc.Result.Schema = doc.Schema
+	return doc.Result
 }
 
 func TestTransportsCommandListsAndLocks(t *testing.T) {

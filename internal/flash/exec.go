@@ -46,17 +46,29 @@ type RunError struct {
 	ExitCode int // -1 when it did not exit (killed, timed out)
 	Tail     []string
 	Err      error
+	// Cause is what the exit status means where the tool documents it (nrfjprog): it wraps
+	// ErrProtected, ErrProbeNotFound and the like. Nil otherwise.
+	Cause error
 }
 
 func (e *RunError) Error() string {
 	msg := fmt.Sprintf("flash: %s: %v", e.Command, e.Err)
+	if e.Cause != nil {
+		msg += ": " + strings.TrimPrefix(e.Cause.Error(), "flash: ")
+	}
 	if len(e.Tail) > 0 {
 		msg += ": " + strings.Join(e.Tail, " / ")
 	}
 	return msg
 }
 
-func (e *RunError) Unwrap() []error { return []error{ErrRunner, e.Err} }
+func (e *RunError) Unwrap() []error {
+	errs := []error{ErrRunner, e.Err}
+	if e.Cause != nil {
+		errs = append(errs, e.Cause)
+	}
+	return errs
+}
 
 var percent = regexp.MustCompile(`(?:^|[^0-9])([0-9]{1,3})\s?%`)
 
@@ -177,5 +189,5 @@ func runOne(ctx context.Context, r *Runner, c Command, o ExecOptions, log *logru
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
-	return &RunError{Command: c.String(), ExitCode: code, Tail: tail, Err: err}
+	return &RunError{Command: c.String(), ExitCode: code, Tail: tail, Err: err, Cause: toolCause(c.Argv[0], code)}
 }

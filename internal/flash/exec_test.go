@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +15,10 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/nrfprov/nrfprov/internal/qemutest"
 	"github.com/nrfprov/nrfprov/internal/sim"
 	"github.com/nrfprov/nrfprov/internal/sim/simtest"
+	"github.com/nrfprov/nrfprov/rtt/gdb"
 )
 
 // The test binary doubles as a flash tool: with FLASH_TEST_TOOL set it prints what a runner
@@ -31,9 +34,15 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "ERROR: verify error")
 			os.Exit(55)
 		}
+		if code, ok := strings.CutPrefix(mode, "exit:"); ok {
+			n, _ := strconv.Atoi(code)
+			os.Exit(n)
+		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	qemutest.Cleanup() // the firmware the QEMU test built
+	os.Exit(code)
 }
 
 func toolRunner(t *testing.T) (*Runner, LookPath) {
@@ -120,6 +129,50 @@ func TestExecFailure(t *testing.T) {
 	}
 }
 
+// TestNrfjprogExitCodes: nrfjprog's documented return codes become errors callers act on; an
+// undocumented one and another tool's codes stay a plain failure.
+func TestNrfjprogExitCodes(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func(string) (string, error) { return self, nil }
+	nj, _ := Lookup("nrfjprog")
+	cases := []struct {
+		exe  string
+		code int
+		want error
+		name string
+	}{
+		{"nrfjprog", 16, ErrProtected, "UnavailableOperationBecauseProtectionError"},
+		{"nrfjprog", 40, ErrProbeNotFound, "InvalidSerialNumberError"},
+		{"nrfjprog", 41, ErrNoProbe, "NoDebuggersError"},
+		{"nrfjprog", 18, ErrWrongFamily, "WrongFamilyForDeviceError"},
+		{"nrfjprog", 13, ErrToolArgs, "IncompatibleArgumentsError"},
+		{"nrfjprog", 55, ErrVerifyFailed, "VerifyError"},
+		{"nrfjprog", 58, ErrNotErased, "FlashNotErasedError"},
+		{"nrfjprog", 99, nil, ""},
+		{"nrfutil", 16, nil, ""},
+	}
+	all := []error{ErrProtected, ErrProbeNotFound, ErrNoProbe, ErrWrongFamily, ErrToolArgs, ErrVerifyFailed, ErrNotErased, ErrNoTarget}
+	for _, c := range cases {
+		t.Setenv("FLASH_TEST_TOOL", "exit:"+strconv.Itoa(c.code))
+		err := Exec(context.Background(), nj, []Command{{Argv: []string{c.exe, "--reset"}}}, ExecOptions{LookPath: look})
+		var re *RunError
+		if !errors.As(err, &re) || re.ExitCode != c.code || !errors.Is(err, ErrRunner) {
+			t.Fatalf("%s %d: %v", c.exe, c.code, err)
+		}
+		for _, e := range all {
+			if errors.Is(err, e) != (e == c.want) {
+				t.Errorf("%s %d: errors.Is(%v) = %v", c.exe, c.code, e, errors.Is(err, e))
+			}
+		}
+		if c.name != "" && !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s %d: message does not name the code: %v", c.exe, c.code, err)
+		}
+	}
+}
+
 // TestExecTimeout: a tool that never ends is killed at the deadline.
 func TestExecTimeout(t *testing.T) {
 	r, _ := toolRunner(t)
@@ -197,5 +250,39 @@ func TestGDBRunnerLoadsAndResets(t *testing.T) {
 	cmds, _ = r.PlanProgram(Target{GDBAddress: srv.Addr()}, img, ResetSystem, dir)
 	if err := Exec(ctx, r, cmds, ExecOptions{}); !errors.Is(err, ErrRunner) || !strings.Contains(err.Error(), "0x10000000") {
 		t.Fatalf("write outside RAM: %v", err)
+	}
+	// A reset command the server does not know fails the run, named, and resets nothing.
+	before, _ = b.State(ctx)
+	cmds, _ = r.PlanReset(Target{GDBAddress: srv.Addr(), GDBReset: "reset_board_please"}, ResetSystem, dir)
+	if err := Exec(ctx, r, cmds, ExecOptions{}); !errors.Is(err, gdb.ErrUnknownCommand) || !strings.Contains(err.Error(), "reset_board_please") ||
+		!strings.Contains(err.Error(), "--gdb-reset") {
+		t.Fatalf("unknown reset command: %v", err)
+	}
+	if after, _ := b.State(ctx); after.Stats.Boots != before.Stats.Boots {
+		t.Fatalf("boots %d → %d after a failed reset", before.Stats.Boots, after.Stats.Boots)
+	}
+}
+
+// TestGDBSettings: the halt modes and the reset's monitor commands are read as documented; a
+// bad halt mode is refused; the dry-run line shows the commands.
+func TestGDBSettings(t *testing.T) {
+	for s, want := range map[string]gdb.HaltMode{"": gdb.HaltMonitor, "monitor": gdb.HaltMonitor, "interrupt": gdb.HaltInterrupt, "none": gdb.HaltNone} {
+		if got, err := ParseGDBHalt(s); err != nil || got != want {
+			t.Errorf("halt %q: %v %v", s, got, err)
+		}
+	}
+	if _, err := ParseGDBHalt("always"); err == nil {
+		t.Error("halt always accepted")
+	}
+	r, _ := Lookup("gdb")
+	for reset, want := range map[string]string{
+		"":                   "(built in) gdb remote h:1: monitor reset; monitor go",
+		"system_reset":       "(built in) gdb remote h:1: monitor system_reset",
+		" reset run ; ; go ": "(built in) gdb remote h:1: monitor reset run; monitor go",
+	} {
+		cmds, err := r.PlanReset(Target{GDBAddress: "h:1", GDBReset: reset}, ResetSystem, "/w")
+		if err != nil || len(cmds) != 1 || cmds[0].String() != want {
+			t.Errorf("reset %q: %v %v, want %q", reset, cmds, err, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package flash
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -82,12 +83,13 @@ func (r *Runner) commands(ts []template, script template, vars map[string]string
 // gdbCommand is the built-in gdb runner's one step: with an image, load it and reset; without,
 // reset only.
 func gdbCommand(t Target, img *Image) Command {
-	c := Command{Display: fmt.Sprintf("(built in) gdb remote %s: monitor reset", t.GDBAddress)}
+	reset := "monitor " + strings.Join(gdbResetCommands(t.GDBReset), "; monitor ")
+	c := Command{Display: fmt.Sprintf("(built in) gdb remote %s: %s", t.GDBAddress, reset)}
 	if img != nil {
-		c.Display = fmt.Sprintf("(built in) gdb remote %s: load %s; monitor reset", t.GDBAddress, img.Describe())
+		c.Display = fmt.Sprintf("(built in) gdb remote %s: load %s; %s", t.GDBAddress, img.Describe(), reset)
 	}
 	c.builtin = func(ctx context.Context, log func(string)) error {
-		return gdbRun(ctx, t.GDBAddress, img, log)
+		return gdbRun(ctx, t, img, log)
 	}
 	return c
 }
@@ -109,7 +111,11 @@ func (r *Runner) PlanRecover(t Target, workDir string) ([]Command, error) {
 		return v.PlanRecover(t, workDir)
 	}
 	if r.Recover == nil {
-		return nil, fmt.Errorf("%w: runner %s has no recover (nrfutil and nrfjprog do)", ErrUnsupported, r.Name)
+		return nil, fmt.Errorf("%w: runner %s has no recover (nrfutil, nrfjprog and an OpenOCD with nrf91_recover do)", ErrUnsupported, r.Name)
+	}
+	if r.Name == "openocd" && !t.OpenOCDRecover {
+		return nil, fmt.Errorf("%w: runner openocd: the config %s defines no nrf91_recover (upstream OpenOCD's target/nordic/nrf91.cfg does)",
+			ErrUnsupported, cmp.Or(t.OpenOCDConfig, DefaultOpenOCDConfig))
 	}
 	return r.commands(r.Recover, nil, t.vars(), nil, workDir), nil
 }

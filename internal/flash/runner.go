@@ -10,6 +10,7 @@
 package flash
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ const (
 	// ResetPin pulls the reset pin (nrfjprog --pinreset, RESET_PIN); west's nRF runners use it
 	// after programming.
 	ResetPin ResetKind = "pin"
-	// ResetDebug is a soft reset through the CTRL-AP (nrfjprog --debugreset).
+	// ResetDebug is a soft reset through the CTRL-AP (nrfjprog --debugreset, nrfutil's
+	// RESET_SOFT).
 	ResetDebug ResetKind = "debug"
 )
 
@@ -87,8 +89,20 @@ type Target struct {
 	// defaults, i.e. ./build and the board's runners.yaml flash-runner).
 	BuildDir   string
 	WestRunner string
-	// OpenOCDConfig is the board script for openocd -f (default board/nordic/nrf9160-dk.cfg).
+	// OpenOCDConfig is the board (or target) script for openocd -f (default
+	// board/nordic/nrf9160-dk.cfg; CheckOpenOCD picks what the installed OpenOCD has).
 	OpenOCDConfig string
+	// OpenOCDInterface, when set, is an interface script given before OpenOCDConfig (with
+	// `transport select swd`), for a target script that names no probe.
+	OpenOCDInterface string
+	// OpenOCDRecover: the config defines nrf91_recover (upstream target/nordic/nrf91.cfg).
+	OpenOCDRecover bool
+	// GDBHalt is how the gdb runner halts the core around its writes: monitor (default),
+	// interrupt (QEMU) or none (see ParseGDBHalt).
+	GDBHalt string
+	// GDBReset is the gdb runner's reset: monitor commands separated by ';' (default
+	// DefaultGDBReset). QEMU's gdbstub resets with system_reset, OpenOCD with `reset run`.
+	GDBReset string
 	// GDBAddress is host:port of a GDB server for the gdb runner.
 	GDBAddress string
 }
@@ -99,37 +113,30 @@ const (
 	DefaultDevice        = "nRF9160_xxAA"
 	DefaultSpeed         = 4000
 	DefaultOpenOCDConfig = "board/nordic/nrf9160-dk.cfg"
+	// DefaultGDBReset is what SEGGER's J-Link GDB server takes: reset, then let the core run
+	// (it stays halted after a reset).
+	DefaultGDBReset = "reset;go"
 )
 
 func (t Target) vars() map[string]string {
 	v := map[string]string{
 		"snr":         strings.TrimLeft(t.Serial, "0"),
-		"family":      cmpOr(t.Family, DefaultFamily),
-		"device":      cmpOr(t.Device, DefaultDevice),
-		"speed":       strconv.Itoa(cmpOrInt(t.Speed, DefaultSpeed)),
+		"family":      cmp.Or(t.Family, DefaultFamily),
+		"device":      cmp.Or(t.Device, DefaultDevice),
+		"speed":       strconv.Itoa(cmp.Or(t.Speed, DefaultSpeed)),
 		"build_dir":   t.BuildDir,
 		"west_runner": t.WestRunner,
-		"openocd_cfg": cmpOr(t.OpenOCDConfig, DefaultOpenOCDConfig),
+		"openocd_cfg": cmp.Or(t.OpenOCDConfig, DefaultOpenOCDConfig),
+		"openocd_if":  t.OpenOCDInterface,
 		"gdb":         t.GDBAddress,
+	}
+	if t.OpenOCDInterface != "" {
+		v["openocd_transport"] = "transport select swd"
 	}
 	if t.Serial != "" && v["snr"] == "" {
 		v["snr"] = "0"
 	}
 	return v
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func cmpOrInt(n, def int) int {
-	if n == 0 {
-		return def
-	}
-	return n
 }
 
 // group is a run of arguments emitted together, or not at all when any placeholder in it has no
@@ -186,7 +193,10 @@ var runners = []*Runner{
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_kind": "RESET_SYSTEM"},
 			ResetPin:    {"reset_kind": "RESET_PIN"},
-			// RESET_SOFT/RESET_HARD (CTRL-AP) are not for nRF91 (§5.3).
+			// A soft reset through the CTRL-AP, what nrfjprog --debugreset does: nRF Util names
+			// it RESET_SOFT (RESET_DEBUG is its deprecated alias), for devices whose CTRL-AP has
+			// one, as the nRF9160's has (RESETREAS.CTRLAP).
+			ResetDebug: {"reset_kind": "RESET_SOFT"},
 		},
 		HexOnly: true,
 	},
@@ -245,12 +255,20 @@ var runners = []*Runner{
 		// OpenOCD (rtt-jlink-plugins.md §2.5): program, verify, reset, exit in one run.
 		Name:    "openocd",
 		Exe:     "openocd",
-		Install: "install OpenOCD (Debian: `apt-get install openocd`)",
+		Install: "install an OpenOCD with nRF91 support (upstream OpenOCD after 0.12.0 has target/nordic/nrf91.cfg; Debian's 0.12.0 has none: see docs/runners.md)",
 		Program: []template{{
-			{"-f", "{openocd_cfg}"}, {"-c", "adapter serial {snr}"}, {"-c", "program \"{hex}\" verify reset exit"},
+			{"-f", "{openocd_if}"}, {"-c", "{openocd_transport}"}, {"-f", "{openocd_cfg}"}, {"-c", "adapter serial {snr}"},
+			{"-c", "program \"{hex}\" verify reset exit"},
 		}},
 		Reset: []template{{
-			{"-f", "{openocd_cfg}"}, {"-c", "adapter serial {snr}"}, {"-c", "init"}, {"-c", "reset run"}, {"-c", "shutdown"},
+			{"-f", "{openocd_if}"}, {"-c", "{openocd_transport}"}, {"-f", "{openocd_cfg}"}, {"-c", "adapter serial {snr}"},
+			{"-c", "init"}, {"-c", "reset run"}, {"-c", "shutdown"},
+		}},
+		// nrf91_recover: the mass erase through the CTRL-AP that upstream's target/nordic/nrf91.cfg
+		// defines; PlanRecover refuses it for a config without it.
+		Recover: []template{{
+			{"-f", "{openocd_if}"}, {"-c", "{openocd_transport}"}, {"-f", "{openocd_cfg}"}, {"-c", "adapter serial {snr}"},
+			{"-c", "init"}, {"-c", "nrf91_recover"}, {"-c", "shutdown"},
 		}},
 		Kinds: map[ResetKind]map[string]string{ResetSystem: {}},
 	},

@@ -69,7 +69,7 @@ func TestGoldenProgram(t *testing.T) {
 		{"west", ResetSystem, "west flash --build-dir /ws/build --runner nrfjprog --hex-file {dir}/nrfprov-golden-app.hex -i 960000100 --softreset\n"},
 		{"west", ResetPin, "west flash --build-dir /ws/build --runner nrfjprog --hex-file {dir}/nrfprov-golden-app.hex -i 960000100\n"},
 		{"openocd", ResetSystem, "openocd -f board/nordic/nrf9160-dk.cfg -c 'adapter serial 960000100' -c 'program \"{dir}/nrfprov-golden-app.hex\" verify reset exit'\n"},
-		{"gdb", ResetSystem, "(built in) gdb remote 127.0.0.1:2331: load nrfprov-golden-app.hex (hex, 17 bytes in 1 segments, 0x00008000-0x00008011, sha256 " + img.SHA256[:16] + "); monitor reset\n"},
+		{"gdb", ResetSystem, "(built in) gdb remote 127.0.0.1:2331: load nrfprov-golden-app.hex (hex, 17 bytes in 1 segments, 0x00008000-0x00008011, sha256 " + img.SHA256[:16] + "); monitor reset; monitor go\n"},
 	}
 	for _, c := range cases {
 		r, err := Lookup(c.runner)
@@ -97,6 +97,7 @@ func TestGoldenReset(t *testing.T) {
 	}{
 		{"nrfutil", "", ResetSystem, "nrfutil device reset --reset-kind RESET_SYSTEM --serial-number 960000100\n"},
 		{"nrfutil", "", ResetPin, "nrfutil device reset --reset-kind RESET_PIN --serial-number 960000100\n"},
+		{"nrfutil", "", ResetDebug, "nrfutil device reset --reset-kind RESET_SOFT --serial-number 960000100\n"},
 		{"nrfjprog", "", ResetSystem, "nrfjprog --reset -f NRF91 --snr 960000100\n"},
 		{"nrfjprog", "", ResetPin, "nrfjprog --pinreset -f NRF91 --snr 960000100\n"},
 		{"nrfjprog", "", ResetDebug, "nrfjprog --debugreset -f NRF91 --snr 960000100\n"},
@@ -152,7 +153,6 @@ func TestUnsupportedResetKinds(t *testing.T) {
 		kind   ResetKind
 		can    string
 	}{
-		{"nrfutil", ResetDebug, "system, pin"},
 		{"jlink", ResetDebug, "system, pin"},
 		{"openocd", ResetPin, "system"},
 		{"gdb", ResetPin, "system"},
@@ -200,7 +200,7 @@ func TestResolve(t *testing.T) {
 	if !errors.Is(err, ErrNotInstalled) {
 		t.Fatalf("auto with nothing: %v", err)
 	}
-	for _, w := range []string{"nrfutil, nrfjprog, JLinkExe, west, openocd", "nrfutil install device", "J-Link Software", "apt-get install openocd"} {
+	for _, w := range []string{"nrfutil, nrfjprog, JLinkExe, west, openocd", "nrfutil install device", "J-Link Software", "OpenOCD with nRF91 support"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("auto with nothing: %q lacks %q", err, w)
 		}
@@ -224,12 +224,12 @@ func TestResolve(t *testing.T) {
 // TestTemplatesUseKnownPlaceholders: every placeholder in every template has a value for a full
 // target and every kind the runner supports (an unknown one would silently drop arguments).
 func TestTemplatesUseKnownPlaceholders(t *testing.T) {
-	full := merge(Target{Serial: "1", BuildDir: "b", WestRunner: "r", GDBAddress: "g"}.vars(),
+	full := merge(Target{Serial: "1", BuildDir: "b", WestRunner: "r", GDBAddress: "g", OpenOCDInterface: "i"}.vars(),
 		map[string]string{"hex": "h", "script": "s"})
 	for _, r := range runners {
 		for kind, kv := range r.Kinds {
 			vars := merge(full, kv)
-			all := append(append(append([]template{}, r.Program...), r.Reset...), r.ProgramScript, r.ResetScript)
+			all := append(append(append(append([]template{}, r.Program...), r.Reset...), r.Recover...), r.ProgramScript, r.ResetScript)
 			for _, tm := range all {
 				for _, g := range tm {
 					for _, a := range g {
@@ -329,10 +329,33 @@ func TestGoldenRecover(t *testing.T) {
 			t.Errorf("%s recover: got %q, want %q", name, got, want)
 		}
 	}
-	for _, name := range []string{"jlink", "openocd", "gdb"} {
+	for _, name := range []string{"jlink", "gdb"} {
 		r, _ := Lookup(name)
-		if _, err := r.PlanRecover(tgt, "/w"); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "nrfutil and nrfjprog") {
+		if _, err := r.PlanRecover(tgt, "/w"); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "has no recover") {
 			t.Errorf("%s recover: %v", name, err)
+		}
+	}
+	// OpenOCD recovers with nrf91_recover where its config defines it (upstream's nRF91 target
+	// script), through the board script or the target script with the J-Link interface.
+	oc, _ := Lookup("openocd")
+	if _, err := oc.PlanRecover(tgt, "/w"); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "defines no nrf91_recover") {
+		t.Errorf("openocd recover without nrf91_recover: %v", err)
+	}
+	for _, c := range []struct {
+		tgt  Target
+		want string
+	}{
+		{Target{Serial: "960000100", OpenOCDRecover: true},
+			"openocd -f board/nordic/nrf9160-dk.cfg -c 'adapter serial 960000100' -c init -c nrf91_recover -c shutdown\n"},
+		{Target{OpenOCDRecover: true, OpenOCDInterface: "interface/jlink.cfg", OpenOCDConfig: "target/nordic/nrf91.cfg"},
+			"openocd -f interface/jlink.cfg -c 'transport select swd' -f target/nordic/nrf91.cfg -c init -c nrf91_recover -c shutdown\n"},
+	} {
+		cmds, err := oc.PlanRecover(c.tgt, "/w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := render(cmds); got != c.want {
+			t.Errorf("openocd recover: got %q, want %q", got, c.want)
 		}
 	}
 }

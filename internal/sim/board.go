@@ -222,10 +222,14 @@ type Stats struct {
 	Boots         uint64 `json:"boots"`
 	HungCommands  uint64 `json:"hung_commands"`
 	OverflowBytes uint64 `json:"overflow_bytes"`
-	GarbledBytes  uint64 `json:"garbled_by_line_speed,omitempty"`
-	RTTDownBytes  uint64 `json:"rtt_down_bytes,omitempty"`
-	RTTUpBytes    uint64 `json:"rtt_up_bytes,omitempty"`
-	RTTUpDropped  uint64 `json:"rtt_up_dropped,omitempty"`
+	// CommandsBeforeReady counts lines at_client received before "Ready": the modem library was
+	// not initialised, so each came back as its own text with no result code (§2.5). This is
+	// the board answering, not the port echoing: the pseudo-terminal never echoes.
+	CommandsBeforeReady uint64 `json:"commands_before_ready,omitempty"`
+	GarbledBytes        uint64 `json:"garbled_by_line_speed,omitempty"`
+	RTTDownBytes        uint64 `json:"rtt_down_bytes,omitempty"`
+	RTTUpBytes          uint64 `json:"rtt_up_bytes,omitempty"`
+	RTTUpDropped        uint64 `json:"rtt_up_dropped,omitempty"`
 }
 
 // StartBoard powers a board on: it opens its VCOM0 pseudo-terminal, starts the firmware, and
@@ -632,6 +636,10 @@ func (b *Board) handle(c byte) {
 		return
 	}
 	st := b.fw.line(line, b.ready)
+	if st.notReady {
+		b.stats.CommandsBeforeReady++
+		b.log.Debug("command before Ready: the modem library is not initialised, the AT host writes the command back")
+	}
 	switch {
 	case st.modem != nil:
 		b.execute(st.modem)

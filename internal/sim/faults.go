@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -25,7 +26,8 @@ import (
 //   - "slow": the modem takes LatencyMS longer for every command (0 restores).
 //   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
 //     small AT buffer on read-back (0 restores).
-//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528).
+//   - "power_off_warning": Enabled turns the %XPOFWARN condition on or off (+CME ERROR: 528;
+//     refused on a profile without the rule, before mfw 1.3.2; see Profile.PowerOffWarning).
 //   - "store_capacity": the modem's store takes at most Count user credentials (+CME ERROR: 515;
 //     0 = no limit).
 //   - "echo": Enabled makes the device echo every received byte.
@@ -44,6 +46,49 @@ type Fault struct {
 	LatencyMS   int     `json:"latency_ms,omitempty"`
 	Bytes       int     `json:"bytes,omitempty"`
 	Enabled     bool    `json:"enabled,omitempty"`
+}
+
+// isSwitch reports whether the kind is turned on and off by Enabled. Turning one off removes it
+// from the active faults.
+func (f Fault) isSwitch() bool {
+	switch f.Kind {
+	case "power_off_warning", "echo", "line_speed":
+		return true
+	}
+	return false
+}
+
+// MarshalJSON writes "enabled" for the switch kinds even when false, so that a request to turn
+// one off says so (see UnmarshalJSON).
+func (f Fault) MarshalJSON() ([]byte, error) {
+	type plain Fault
+	if !f.isSwitch() {
+		return json.Marshal(plain(f))
+	}
+	return json.Marshal(struct {
+		plain
+		Enabled bool `json:"enabled"`
+	}{plain(f), f.Enabled})
+}
+
+// UnmarshalJSON reads a fault. A switch kind (power_off_warning, echo, line_speed) must say
+// "enabled": {"kind":"power_off_warning"} alone is refused rather than read as "off".
+func (f *Fault) UnmarshalJSON(p []byte) error {
+	type plain Fault
+	var v struct {
+		plain
+		Enabled *bool `json:"enabled"`
+	}
+	if err := json.Unmarshal(p, &v); err != nil {
+		return err
+	}
+	*f = Fault(v.plain)
+	if v.Enabled != nil {
+		f.Enabled = *v.Enabled
+	} else if f.isSwitch() {
+		return fmt.Errorf(`sim: fault %s: "enabled" is missing: {"kind":%q,"enabled":true} turns it on, false turns it off`, f.Kind, f.Kind)
+	}
+	return nil
 }
 
 // faultState is the board's active faults. The loop owns it, except the byte faults, which the
@@ -196,6 +241,9 @@ func (b *Board) inject(ft Fault) error {
 		}
 		f.truncate = ft.Bytes
 	case "power_off_warning":
+		if ft.Enabled && !b.prof.PowerOffWarning {
+			return fmt.Errorf("sim: fault power_off_warning: profile %s has no power-off warning (%%XPOFWARN and 528 come with mfw 1.3.2)", b.prof.Name)
+		}
 		b.modem.powerOffWarning = ft.Enabled
 	case "store_capacity":
 		if ft.Count < 0 {
@@ -218,6 +266,19 @@ func (b *Board) inject(ft Fault) error {
 		rng.Read(f.noise)
 	default:
 		return fmt.Errorf("sim: unknown fault kind %q", ft.Kind)
+	}
+	if ft.isSwitch() {
+		// A switch is listed once, while it is on.
+		kept := f.active[:0]
+		for _, a := range f.active {
+			if a.Kind != ft.Kind {
+				kept = append(kept, a)
+			}
+		}
+		f.active = kept
+		if !ft.Enabled {
+			return nil
+		}
 	}
 	f.active = append(f.active, ft)
 	return nil

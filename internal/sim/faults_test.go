@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -555,4 +556,57 @@ func TestFaultLineSpeed(t *testing.T) {
 	}
 	a2Want(t, b, h, "AT", "ERROR\r\n")
 	a2Want(t, b, h, "AT+CFUN?", "+CFUN: 0\r\nOK\r\n")
+}
+
+// TestFaultSwitchJSON: a switch fault (power_off_warning, echo, line_speed) written as JSON must
+// say "enabled": {"kind":"power_off_warning"} alone used to be read as "off" and still listed as
+// active, so a person injecting it saw the writes go through. It is refused now, with what to
+// write; "enabled":false round-trips and takes the switch off the active list.
+func TestFaultSwitchJSON(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"power_off_warning", "echo", "line_speed"} {
+		var f sim.Fault
+		err := json.Unmarshal([]byte(`{"kind":"`+kind+`"}`), &f)
+		if err == nil || !strings.Contains(err.Error(), `"enabled":true`) {
+			t.Errorf("%s without enabled: %v", kind, err)
+		}
+		for _, on := range []bool{true, false} {
+			p, err := json.Marshal(sim.Fault{Kind: kind, Enabled: on})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back sim.Fault
+			if err := json.Unmarshal(p, &back); err != nil || back.Enabled != on {
+				t.Errorf("%s: %s read back as %+v, %v", kind, p, back, err)
+			}
+		}
+	}
+	var hang sim.Fault
+	if err := json.Unmarshal([]byte(`{"kind":"hang","count":2}`), &hang); err != nil || hang.Count != 2 {
+		t.Fatalf("hang: %+v %v", hang, err)
+	}
+	b := startBoard(t, sim.BoardConfig{})
+	b.fault(sim.Fault{Kind: "power_off_warning", Enabled: true})
+	b.fault(sim.Fault{Kind: "power_off_warning", Enabled: true})
+	if st := b.state(); len(st.Faults) != 1 || !st.Faults[0].Enabled {
+		t.Fatalf("on twice: faults %+v", st.Faults)
+	}
+	b.fault(sim.Fault{Kind: "power_off_warning", Enabled: false})
+	if st := b.state(); len(st.Faults) != 0 {
+		t.Fatalf("off: still listed %+v", st.Faults)
+	}
+}
+
+// TestFaultPowerOffWarningOldFirmware: mfw 0.7.0 has no power-off warning; turning it on there is
+// refused rather than listed as active and ignored.
+func TestFaultPowerOffWarningOldFirmware(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{Profile: "mfw_nrf9160_0.7.0-29.alpha"})
+	err := b.InjectFault(b.ctx(), sim.Fault{Kind: "power_off_warning", Enabled: true})
+	if err == nil || !strings.Contains(err.Error(), "1.3.2") {
+		t.Fatalf("power_off_warning on 0.7.0: %v", err)
+	}
+	if st := b.state(); len(st.Faults) != 0 {
+		t.Fatalf("listed as active: %+v", st.Faults)
+	}
 }

@@ -62,6 +62,9 @@ const (
 type step struct {
 	modem [][]byte // commands for the modem, run one after the other; nil for none
 	out   []byte   // output written without involving the modem
+	// notReady: the modem library refused the command before it was initialised, and out is
+	// the AT host's buffer written back (Stats.CommandsBeforeReady).
+	notReady bool
 }
 
 func one(cmd []byte) step { return step{modem: [][]byte{cmd}} }
@@ -127,7 +130,7 @@ func (f *atClientFW) control(byte) (bool, []byte) { return false, nil }
 // its command with no result code (inferred, §2.6).
 func (f *atClientFW) line(l []byte, ready bool) step {
 	if !ready {
-		return step{out: l}
+		return step{out: l, notReady: true}
 	}
 	return one(l)
 }

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,10 +19,73 @@ import (
 // access (the way JLinkGDBServer or QEMU's stub is used to reach RTT, rtt §2.3): packets
 // $data#cs with +/- acks and QStartNoAckMode, qSupported, ?, m, M, X (binary, escaped),
 // qRcmd monitor reset/halt/go, and all-stop run control: a 0x03 byte halts the core and
-// answers S02, "c" lets it run with no reply. It listens on 127.0.0.1 and closes with the board.
+// answers S02, "c" lets it run with no reply. For GDB itself (gdb-multiarch's `target remote`)
+// it also serves the ARM M-profile target description (qXfer:features:read, the
+// org.gnu.gdb.arm.m-profile feature: r0–r12, sp, lr, pc, xpsr) and the core registers in that
+// order (g, G, p, P). The registers are a model [model choice]: nrfsim runs no ARM code, so
+// they hold what a core out of reset holds (sp the top of RAM, lr 0xffffffff, pc 0, xpsr the
+// Thumb bit), keep what a debugger writes, and return to that on a reset. It listens on
+// 127.0.0.1 and closes with the board.
 type GDBServer struct {
 	b *Board
 	*connServer
+
+	regMu sync.Mutex
+	regs  [gdbNumRegs]uint32
+}
+
+// The registers of the M-profile feature, in the order of the g packet: r0–r12, sp (13), lr
+// (14), pc (15), then xpsr, whose GDB register number is 25 (16–24 are the legacy FPA
+// registers an M-profile core does not have).
+const (
+	gdbNumRegs   = 17
+	gdbRegSP     = 13
+	gdbRegLR     = 14
+	gdbRegPC     = 15
+	gdbRegXPSR   = 16
+	gdbXPSRNum   = 25
+	gdbXPSRThumb = 1 << 24
+)
+
+// gdbTargetXML is the target description: GDB's org.gnu.gdb.arm.m-profile feature.
+var gdbTargetXML = func() string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0"?>` + "\n" + `<!DOCTYPE target SYSTEM "gdb-target.dtd">` + "\n")
+	b.WriteString(`<target version="1.0"><architecture>arm</architecture><feature name="org.gnu.gdb.arm.m-profile">`)
+	for i := 0; i <= 12; i++ {
+		fmt.Fprintf(&b, `<reg name="r%d" bitsize="32" regnum="%d"/>`, i, i)
+	}
+	b.WriteString(`<reg name="sp" bitsize="32" type="data_ptr" regnum="13"/><reg name="lr" bitsize="32" regnum="14"/>`)
+	b.WriteString(`<reg name="pc" bitsize="32" type="code_ptr" regnum="15"/><reg name="xpsr" bitsize="32" regnum="25"/>`)
+	b.WriteString(`</feature></target>`)
+	return b.String()
+}()
+
+// resetRegs sets the registers a core holds out of reset.
+func (s *GDBServer) resetRegs() {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	s.regs = [gdbNumRegs]uint32{}
+	s.regs[gdbRegSP] = RAMBase + RAMSize
+	s.regs[gdbRegLR] = 0xffffffff
+	s.regs[gdbRegXPSR] = gdbXPSRThumb
+}
+
+// gdbRegIndex maps a GDB register number to the g packet's index.
+func gdbRegIndex(n uint64) (int, bool) {
+	switch {
+	case n < 16:
+		return int(n), true
+	case n == gdbXPSRNum:
+		return gdbRegXPSR, true
+	}
+	return 0, false
+}
+
+func gdbRegHex(v uint32) string {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	return hex.EncodeToString(b[:])
 }
 
 const (
@@ -37,6 +102,7 @@ func ServeGDB(b *Board) (*GDBServer, error) {
 		return nil, fmt.Errorf("sim: gdb server: %w", err)
 	}
 	s := &GDBServer{b: b}
+	s.resetRegs()
 	s.connServer = newConnServer(ln, func(c net.Conn) {
 		(&gdbConn{s: s, c: c, r: bufio.NewReader(c)}).serve()
 	})
@@ -191,7 +257,49 @@ func (g *gdbConn) handle(p []byte) (string, error) {
 	s := string(p)
 	switch {
 	case strings.HasPrefix(s, "qSupported"):
-		return fmt.Sprintf("PacketSize=%x;QStartNoAckMode+", gdbPacketSize), nil
+		return fmt.Sprintf("PacketSize=%x;QStartNoAckMode+;qXfer:features:read+", gdbPacketSize), nil
+	case strings.HasPrefix(s, "qXfer:features:read:"):
+		return gdbXfer(strings.TrimPrefix(s, "qXfer:features:read:")), nil
+	case s == "g":
+		g.s.regMu.Lock()
+		defer g.s.regMu.Unlock()
+		var out strings.Builder
+		for _, v := range g.s.regs {
+			out.WriteString(gdbRegHex(v))
+		}
+		return out.String(), nil
+	case strings.HasPrefix(s, "G"):
+		raw, err := hex.DecodeString(s[1:])
+		if err != nil || len(raw) != 4*gdbNumRegs {
+			return gdbErr(1), nil
+		}
+		g.s.regMu.Lock()
+		defer g.s.regMu.Unlock()
+		for i := range g.s.regs {
+			g.s.regs[i] = binary.LittleEndian.Uint32(raw[4*i:])
+		}
+		return "OK", nil
+	case strings.HasPrefix(s, "p"):
+		n, err := strconv.ParseUint(s[1:], 16, 32)
+		i, ok := gdbRegIndex(n)
+		if err != nil || !ok {
+			return gdbErr(1), nil
+		}
+		g.s.regMu.Lock()
+		defer g.s.regMu.Unlock()
+		return gdbRegHex(g.s.regs[i]), nil
+	case strings.HasPrefix(s, "P"):
+		num, val, found := strings.Cut(s[1:], "=")
+		n, err := strconv.ParseUint(num, 16, 32)
+		i, ok := gdbRegIndex(n)
+		raw, herr := hex.DecodeString(val)
+		if !found || err != nil || !ok || herr != nil || len(raw) != 4 {
+			return gdbErr(1), nil
+		}
+		g.s.regMu.Lock()
+		defer g.s.regMu.Unlock()
+		g.s.regs[i] = binary.LittleEndian.Uint32(raw)
+		return "OK", nil
 	case s == "QStartNoAckMode":
 		return "OK", nil
 	case s == "?":
@@ -290,7 +398,9 @@ func (g *gdbConn) monitor(ctx context.Context, cmd string) string {
 	var err error
 	switch strings.ToLower(cmd) {
 	case "reset":
-		err = b.Reset(ctx)
+		if err = b.Reset(ctx); err == nil {
+			g.s.resetRegs()
+		}
 	case "halt":
 		err = b.setHalted(ctx, true)
 	case "go":
@@ -302,6 +412,45 @@ func (g *gdbConn) monitor(ctx context.Context, cmd string) string {
 		return gdbErr(5)
 	}
 	return "OK"
+}
+
+// gdbXfer answers qXfer:features:read:ANNEX:OFFSET,LENGTH: "m" and a part of target.xml when
+// more follows, "l" and the last part, E00 for an unknown annex.
+func gdbXfer(req string) string {
+	annex, rng, ok := strings.Cut(req, ":")
+	if !ok || annex != "target.xml" {
+		return gdbErr(0)
+	}
+	o, l, ok := strings.Cut(rng, ",")
+	off, err1 := strconv.ParseUint(o, 16, 32)
+	n, err2 := strconv.ParseUint(l, 16, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return gdbErr(1)
+	}
+	doc := gdbTargetXML
+	if off >= uint64(len(doc)) {
+		return "l"
+	}
+	end := off + n
+	if end >= uint64(len(doc)) {
+		return "l" + gdbEscape(doc[off:])
+	}
+	return "m" + gdbEscape(doc[off:end])
+}
+
+// gdbEscape escapes the bytes a binary reply must not hold raw: $ # } and *.
+func gdbEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '$', '#', '}', '*':
+			b.WriteByte('}')
+			b.WriteByte(c ^ 0x20)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // gdbAddrLen parses "addr,len" (hex); with data it expects ":" and returns what follows.

@@ -15,7 +15,7 @@ import (
 
 // An OpenOCD stand-in for one board (rtt §2.5): OpenOCD's Tcl RPC port (commands end with 0x1a,
 // each reply ends with 0x1a) with the RTT commands (rtt setup/start/stop/polling_interval/
-// channels, rtt server start/stop) and reset. The RTT servers it starts are raw TCP, one
+// channels, rtt server start/stop), `target names` and reset. The RTT servers it starts are raw TCP, one
 // channel each, and move data the way OpenOCD's rtt_server.c does: up-channel bytes to every
 // client at each poll, a client's bytes into the down buffer as it drains (the unwritten rest is
 // held, input_pending, and the socket is not read meanwhile) — the same code as the J-Link
@@ -223,6 +223,9 @@ func (s *OpenOCDServer) command(line string) string {
 		return ""
 	case w[0] == "rtt" && len(w) > 1:
 		return s.rtt(ctx, w[1:])
+	case len(w) == 2 && w[0] == "target" && w[1] == "names":
+		// The target upstream's target/nordic/nrf91.cfg creates (CHIPNAME nrf91).
+		return "nrf91.cpu"
 	}
 	return fmt.Sprintf("invalid command name \"%s\"", w[0])
 }

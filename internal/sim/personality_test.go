@@ -2,16 +2,10 @@ package sim_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,21 +29,7 @@ func a2SHA(s string) string {
 // a2Cert makes a real self-signed certificate as PEM with LF line breaks.
 func a2Cert(t testing.TB, cn string) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(4711),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Unix(1700000000, 0),
-		NotAfter:     time.Unix(2000000000, 0),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return testsupport.CertPEM(t, cn, 0)
 }
 
 // a2Settle waits (polling the board's state) until the board is not executing a command and

@@ -1,19 +1,12 @@
 package sim_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nrfprov/nrfprov/internal/sim"
 )
@@ -22,28 +15,7 @@ import (
 // LF line endings (as encoding/pem writes them).
 func certPEM(t *testing.T, minLen int) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(64738),
-		Subject:      pkix.Name{CommonName: "nrfsim test CA", Organization: []string{"nrfprov"}},
-		NotBefore:    time.Unix(1700000000, 0),
-		NotAfter:     time.Unix(2000000000, 0),
-		IsCA:         true,
-	}
-	for {
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-		if len(p) >= minLen {
-			return p
-		}
-		tmpl.DNSNames = append(tmpl.DNSNames, fmt.Sprintf("device-%04d.example.com", len(tmpl.DNSNames)))
-	}
+	return testsupport.CertPEM(t, "nrfsim test CA", minLen)
 }
 
 func shaHex(s string) string {

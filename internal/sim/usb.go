@@ -62,16 +62,71 @@ func publishUSB(runDir, serial string, p Profile, vcomLink string) error {
 		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 			return fmt.Errorf("sim: usb identity: %w", err)
 		}
+		rel, err := relativeTarget(link, target)
+		if err != nil {
+			return fmt.Errorf("sim: usb identity: %w", err)
+		}
 		os.Remove(link)
-		if err := os.Symlink(target, link); err != nil {
+		if err := os.Symlink(rel, link); err != nil {
 			return fmt.Errorf("sim: usb identity: %w", err)
 		}
 	}
 	return nil
 }
 
-// unpublishUSB removes the tty as the kernel does when the device goes away.
+// relativeTarget is target as a symlink at link must name it: relative to the link's own
+// directory (as sysfs links are), whatever the working directory the paths are relative to,
+// so a relative run directory publishes links that resolve, and the tree can be moved whole.
+func relativeTarget(link, target string) (string, error) {
+	absLink, err := filepath.Abs(link)
+	if err != nil {
+		return "", err
+	}
+	absTarget, err := filepath.Abs(target)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(filepath.Dir(absLink), absTarget)
+}
+
+// unpublishUSB removes the tty and the USB device as the kernel does when the device goes away.
 func unpublishUSB(runDir, serial string) {
 	os.RemoveAll(filepath.Join(runDir, "sys", "class", "tty", usbTTY(serial)))
+	os.RemoveAll(filepath.Join(runDir, "sys", "devices", "nrfsim", serial))
 	os.Remove(filepath.Join(runDir, "dev", usbTTY(serial)))
+}
+
+// RemoveUSBTrees removes RunDir/sys and RunDir/dev once no board publishes anything there: it
+// removes their empty directories, deepest first, and leaves any directory that still holds a
+// board's entry (another process's board in the same run directory). nrfsim calls it on exit,
+// after closing its boards, so the next start finds no stale tree.
+func RemoveUSBTrees(runDir string) error {
+	var dirs []string
+	for _, top := range []string{filepath.Join(runDir, "sys"), filepath.Join(runDir, "dev")} {
+		err := filepath.WalkDir(top, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			if d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("sim: remove usb trees: %w", err)
+		}
+	}
+	// WalkDir lists parents before their children: remove in reverse.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if entries, err := os.ReadDir(dirs[i]); err != nil || len(entries) > 0 {
+			continue
+		}
+		if err := os.Remove(dirs[i]); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("sim: remove usb trees: %w", err)
+		}
+	}
+	return nil
 }

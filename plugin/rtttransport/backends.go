@@ -251,7 +251,7 @@ func (c *jlinkResetConn) Reset(ctx context.Context, req plugin.ResetRequest) err
 	if req.Kind != "" && req.Kind != "system" {
 		return fmt.Errorf("rtttransport: reset kind %q: only system resets go through the debugger: %w", req.Kind, plugin.ErrInvalidArgument)
 	}
-	if _, err := c.g.Monitor(ctx, "reset"); err != nil {
+	if _, err := c.g.MonitorCommand(ctx, "reset"); err != nil {
 		return fmt.Errorf("rtttransport: reset through %s: %w", "gdb", err)
 	}
 	return nil

@@ -328,7 +328,8 @@ func (c *conn) Reset(ctx context.Context, req plugin.ResetRequest) error {
 	if req.Kind != "" && req.Kind != "system" {
 		return fmt.Errorf("rtttransport: reset kind %q: only system resets go through the debugger: %w", req.Kind, plugin.ErrInvalidArgument)
 	}
-	if _, err := c.gdb.Monitor(ctx, cmd); err != nil {
+	// MonitorCommand reads the output: QEMU answers OK to a command it does not know.
+	if _, err := c.gdb.MonitorCommand(ctx, cmd); err != nil {
 		return fmt.Errorf("rtttransport: reset: %w", err)
 	}
 	return c.attach(ctx)

@@ -3,10 +3,10 @@ package gdb
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"net"
 	"strconv"
 	"strings"
@@ -287,11 +287,8 @@ func parseAddrLen(s string) (uint32, int) {
 	return uint32(addr), int(n)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(10 * time.Second)
 
 func TestClientMemoryAndMonitor(t *testing.T) {
 	for _, noAck := range []bool{false, true} {

@@ -1,9 +1,9 @@
 package jlink
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"io"
 	"net"
 	"strings"
@@ -17,11 +17,8 @@ import (
 
 const testTimeout = 10 * time.Second
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(testTimeout)
 
 func telnetBoard(t *testing.T, o sim.TelnetOptions) (*sim.Board, string) {
 	t.Helper()
@@ -36,17 +33,7 @@ func telnetBoard(t *testing.T, o sim.TelnetOptions) (*sim.Board, string) {
 
 func readUntil(t *testing.T, c *Conn, want string) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(testTimeout))
-	var got bytes.Buffer
-	buf := make([]byte, 1024)
-	for !strings.Contains(got.String(), want) {
-		n, err := c.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			t.Fatalf("waiting for %q: %v; got %q", want, err, got.String())
-		}
-	}
-	return got.String()
+	return testsupport.ReadUntil(t, c, want, testTimeout)
 }
 
 func TestDialBannerAndShell(t *testing.T) {

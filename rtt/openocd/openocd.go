@@ -44,6 +44,9 @@ var (
 	ErrBroken = errors.New("openocd: Tcl connection closed after an interrupted command")
 	// ErrNoControlBlock: `rtt start` found no control block before the deadline.
 	ErrNoControlBlock = errors.New("openocd: rtt: control block not found")
+	// ErrNoTarget: OpenOCD runs without a target (`target names` is empty), so its rtt
+	// commands do nothing and answer nothing (OpenOCD 0.12 logs their usage instead).
+	ErrNoTarget = errors.New("openocd: no target configured")
 )
 
 // Client is a connection to OpenOCD's Tcl port. Its methods may be called from several
@@ -123,7 +126,7 @@ func (c *Client) ioErr(ctx context.Context, cmd string, err error) error {
 }
 
 // errorMarks are what OpenOCD's Tcl results say when a command failed.
-var errorMarks = []string{"invalid command name", "wrong # args", "usage:", "error", "failed", "couldn't", "invalid", "not available"}
+var errorMarks = []string{"invalid command name", "wrong # args", "usage:", "error", "failed", "couldn't", "invalid", "not available", "unmatched", "missing close"}
 
 // Exec runs a command that returns nothing on success; a reply that reads like an error is
 // one (ErrCommand).
@@ -199,6 +202,16 @@ type RTT struct {
 func (c *Client) StartRTT(ctx context.Context, cfg RTTConfig) (*RTT, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
+	}
+	// Without a target OpenOCD's rtt commands answer nothing, as they do while the control
+	// block is not there yet: ask first, rather than wait out the attach time.
+	names, err := c.Command(ctx, "target names")
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(names) == "" {
+		return nil, fmt.Errorf("%w: OpenOCD at %s has no target (`target names` is empty): start it with a config for the board, "+
+			"e.g. -f board/nordic/nrf9160-dk.cfg (upstream OpenOCD after 0.12.0; Debian's 0.12.0 has no nRF91 scripts)", ErrNoTarget, c.addr)
 	}
 	if cfg.Poll > 0 {
 		if _, err := c.Exec(ctx, fmt.Sprintf("rtt polling_interval %d", max(1, cfg.Poll.Milliseconds()))); err != nil {

@@ -1,9 +1,8 @@
 package openocd
 
 import (
-	"bytes"
-	"context"
 	"errors"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"net"
 	"strconv"
 	"strings"
@@ -17,11 +16,8 @@ import (
 
 const testTimeout = 10 * time.Second
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxT is the test's context with a deadline (internal/testsupport).
+var ctxT = testsupport.ContextFunc(testTimeout)
 
 func openocdBoard(t *testing.T) (*sim.Board, *Client) {
 	t.Helper()
@@ -41,17 +37,7 @@ func openocdBoard(t *testing.T) (*sim.Board, *Client) {
 
 func readUntil(t *testing.T, c net.Conn, want string) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(testTimeout))
-	var got bytes.Buffer
-	buf := make([]byte, 1024)
-	for !strings.Contains(got.String(), want) {
-		n, err := c.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			t.Fatalf("waiting for %q: %v; got %q", want, err, got.String())
-		}
-	}
-	return got.String()
+	return testsupport.ReadUntil(t, c, want, testTimeout)
 }
 
 func TestStartRTTExchangeResetAndClose(t *testing.T) {

@@ -8,9 +8,11 @@
 
 The build directory is -d/--build-dir, else west's `build.dir-fmt` when it has no
 placeholders, else ./build. The runner is -r/--runner, else the build's runners.yaml
-flash-runner: nrfjprog, nrfutil, jlink and openocd map to nrfprov's runner of that name; any
-other runner goes through `west flash` (nrfprov --runner west --west-runner NAME). Every other
-argument goes to nrfprov unchanged. nrfprov is $NRFPROV, else `nrfprov` on PATH.
+flash-runner: BUILD/zephyr/runners.yaml, or for a sysbuild build (BUILD/domains.yaml, nRF
+Connect SDK 2.7 and later) the default domain's BUILD/<domain>/zephyr/runners.yaml. nrfjprog,
+nrfutil, jlink and openocd map to nrfprov's runner of that name; any other runner goes through
+`west flash` (nrfprov --runner west --west-runner NAME). Every other argument goes to nrfprov
+unchanged. nrfprov is $NRFPROV, else `nrfprov` on PATH.
 """
 
 import argparse
@@ -25,23 +27,60 @@ VERBS = ("provision", "flash", "reset", "plan")
 NRFPROV_RUNNERS = ("nrfjprog", "nrfutil", "jlink", "openocd")
 
 
-def flash_runner(build_dir):
-    """The flash-runner of BUILD/zephyr/runners.yaml, or None."""
-    path = Path(build_dir) / "zephyr" / "runners.yaml"
+HELP = "provision nRF91 modem credentials with nrfprov"
+
+
+def _load_yaml(text):
+    """The YAML document in text, or None when PyYAML is missing (west itself depends on it)."""
+    try:
+        import yaml
+    except ImportError:
+        return None
+    return yaml.safe_load(text) or {}
+
+
+def _scalar(text, key):
+    """A top-level `key: value` line, for when PyYAML is missing."""
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip().strip("'\"") or None
+    return None
+
+
+def domain_dir(build_dir):
+    """The default domain's build directory of a sysbuild build (BUILD/domains.yaml), or None.
+
+    Paths are resolved as Zephyr's build helpers do: the top build_dir against the file's
+    directory, each domain's against the top; a build_dir that no longer exists (a moved
+    build) falls back to BUILD/<domain>, where sysbuild puts it."""
+    path = Path(build_dir) / "domains.yaml"
     try:
         text = path.read_text()
     except OSError:
         return None
-    try:
-        import yaml  # west itself depends on PyYAML
+    data = _load_yaml(text)
+    if data is None:
+        name = _scalar(text, "default")
+        return Path(build_dir) / name if name else None
+    name = data.get("default")
+    top = Path(build_dir) / (data.get("build_dir") or ".")
+    for d in data.get("domains") or []:
+        if d.get("name") == name:
+            bd = top / (d.get("build_dir") or name)
+            return bd if bd.is_dir() else Path(build_dir) / name
+    return None
 
-        data = yaml.safe_load(text) or {}
-        value = data.get("flash-runner")
-    except ImportError:
-        value = None
-        for line in text.splitlines():
-            if line.startswith("flash-runner:"):
-                value = line.split(":", 1)[1].strip().strip("'\"")
+
+def flash_runner(build_dir):
+    """The build's flash-runner: the default domain's runners.yaml for a sysbuild build,
+    else BUILD/zephyr/runners.yaml; None when there is none."""
+    base = domain_dir(build_dir) or Path(build_dir)
+    try:
+        text = (base / "zephyr" / "runners.yaml").read_text()
+    except OSError:
+        return None
+    data = _load_yaml(text)
+    value = _scalar(text, "flash-runner") if data is None else data.get("flash-runner")
     return value or None
 
 
@@ -69,9 +108,13 @@ def nrfprov_argv(nrfprov, verb, build_dir, runner, rest):
 
 class NrfProv(WestCommand):
     def __init__(self):
+        # The one-line help lives in west-commands.yml, which is what `west -h` shows; west
+        # never used the constructor's copy, and current west warns when one is given (west
+        # PR 933). Older west requires the argument, so it is passed empty, the value west
+        # takes for "none".
         super().__init__(
             "nrfprov",
-            "provision nRF91 modem credentials with nrfprov",
+            "",
             __doc__,
             accepts_unknown_args=True,
         )
@@ -79,7 +122,7 @@ class NrfProv(WestCommand):
     def do_add_parser(self, parser_adder):
         parser = parser_adder.add_parser(
             self.name,
-            help=self.help,
+            help=HELP,
             description=self.description,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

@@ -158,6 +158,43 @@ class NrfProvWestTest(unittest.TestCase):
         os.environ["NRFPROV"] = str(self.dir / "missing")
         self.assertEqual(west_main(["nrfprov", "flash"]), 2)
 
+    def sysbuild(self, app_runner, abs_paths):
+        """A sysbuild build directory: domains.yaml (default app, plus mcuboot), each domain's own
+        runners.yaml, no runners.yaml in the top-level zephyr/."""
+        b = self.dir / "sysbuild"
+        for d in ("zephyr", "app/zephyr", "mcuboot/zephyr"):
+            (b / d).mkdir(parents=True, exist_ok=True)
+        top = str(b) if abs_paths else "."
+        sub = (lambda n: str(b / n)) if abs_paths else (lambda n: n)
+        (b / "domains.yaml").write_text(
+            f"default: app\nbuild_dir: {top}\ndomains:\n  - name: mcuboot\n    build_dir: {sub('mcuboot')}\n"
+            f"  - name: app\n    build_dir: {sub('app')}\nflash_order:\n  - mcuboot\n  - app\n")
+        (b / "app" / "zephyr" / "runners.yaml").write_text(f"flash-runner: {app_runner}\nconfig:\n  hex_file: {b}/merged.hex\n")
+        (b / "mcuboot" / "zephyr" / "runners.yaml").write_text("flash-runner: nrfutil\n")
+        return str(b)
+
+    def test_sysbuild_takes_the_default_domains_runner(self):
+        for abs_paths in (True, False):
+            b = self.sysbuild("jlink", abs_paths)
+            rc, argv = self.run_west("flash", "-d", b)
+            self.assertEqual(argv, ["flash", "--build-dir", b, "--runner", "jlink"])
+
+    def test_sysbuild_moved_build_finds_its_domain(self):
+        b = self.sysbuild("nrfjprog", True)
+        moved = self.dir / "moved"
+        os.rename(b, moved)
+        rc, argv = self.run_west("reset", "-d", str(moved))
+        self.assertEqual(argv, ["reset", "--runner", "nrfjprog"])
+
+    def test_help_follows_current_west(self):
+        # The constructor's help is empty (current west warns about any other; older west
+        # requires the argument), and the parser still has the one-line help.
+        cmd = nrfprov_west.NrfProv()
+        self.assertEqual(cmd.help, "")
+        parser = argparse.ArgumentParser(prog="west")
+        cmd.add_parser(parser.add_subparsers(dest="command"))
+        self.assertIn(nrfprov_west.HELP, parser.format_help())
+
     def test_unknown_verb_is_refused(self):
         with self.assertRaises(SystemExit):
             west_main(["nrfprov", "erase"])

@@ -2,25 +2,6 @@ package main
 
 import "testing"
 
-func TestMultiExit(t *testing.T) {
-	for _, c := range []struct {
-		codes []int
-		want  int
-	}{
-		{[]int{0, 0, 0}, 0},
-		{[]int{0, 6, 0}, 6},
-		{[]int{6, 0, 6}, 6},
-		{[]int{10, 0}, 10},
-		{[]int{6, 0, 4}, exitMixed},
-		{[]int{130, 130}, 130},
-		{nil, 0},
-	} {
-		if got := multiExit(c.codes); got != c.want {
-			t.Errorf("multiExit(%v) = %d, want %d", c.codes, got, c.want)
-		}
-	}
-}
-
 func TestBoardListFlag(t *testing.T) {
 	var f boardFlags
 	v := boardList{&f}

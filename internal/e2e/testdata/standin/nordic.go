@@ -7,15 +7,22 @@ import (
 	"strings"
 )
 
-// nrfjprog exit codes used here. 55 (VerifyError) is what west's runner maps (rtt-jlink-plugins.md
-// §2.6); the others follow nrfjprog's return-code list as remembered, and only their being
-// non-zero matters to the tests.
+// nrfjprog's return codes, as nRF Command Line Tools documents them (the NrfjprogErrorCodesType
+// list of nrfjprog.h; Zephyr's nrfjprog runner maps 16 and 55 the same way). Written out here on
+// purpose: the stand-in must not share the list nrfprov reads them with.
 const (
-	jprogInvalidArgument = 11
-	jprogNoDebugger      = 41
-	jprogFileError       = 51
-	jprogVerifyError     = 55
-	jprogError           = 1
+	jprogError                 = 1  // NrfjprogError
+	jprogInvalidArgument       = 11 // InvalidArgumentError
+	jprogInsufficientArguments = 12 // InsufficientArgumentsError
+	jprogIncompatibleArguments = 13 // IncompatibleArgumentsError
+	jprogNoOperation           = 15 // NoOperationError
+	jprogProtected             = 16 // UnavailableOperationBecauseProtectionError
+	jprogWrongFamily           = 18 // WrongFamilyForDeviceError
+	jprogInvalidSerialNumber   = 40 // InvalidSerialNumberError
+	jprogNoDebuggers           = 41 // NoDebuggersError
+	jprogFileNotFound          = 51 // FileNotFoundError
+	jprogVerifyError           = 55 // VerifyError
+	jprogFlashNotErased        = 58 // FlashNotErasedError
 )
 
 // nrfjprog: --program <hex> (--sectorerase|--chiperase|--sectoranduicrerase) [--verify]
@@ -41,7 +48,7 @@ func (t *tool) nrfjprog(args []string) int {
 		switch a {
 		case "--program":
 			if hex, ok = value(); !ok {
-				return fail(jprogInvalidArgument, "--program requires a file argument.")
+				return fail(jprogInsufficientArguments, "--program requires a file argument.")
 			}
 		case "--sectorerase", "--chiperase", "--sectoranduicrerase":
 			erase = append(erase, a)
@@ -49,11 +56,11 @@ func (t *tool) nrfjprog(args []string) int {
 			verify = true
 		case "-f", "--family":
 			if family, ok = value(); !ok {
-				return fail(jprogInvalidArgument, "%s requires a family argument.", a)
+				return fail(jprogInsufficientArguments, "%s requires a family argument.", a)
 			}
 		case "-s", "--snr":
 			if snr, ok = value(); !ok {
-				return fail(jprogInvalidArgument, "%s requires a serial number argument.", a)
+				return fail(jprogInsufficientArguments, "%s requires a serial number argument.", a)
 			}
 			if strings.Trim(snr, "0123456789") != "" {
 				return fail(jprogInvalidArgument, "Invalid serial number %q: it must be a decimal number.", snr)
@@ -74,36 +81,47 @@ func (t *tool) nrfjprog(args []string) int {
 	}
 	switch {
 	case family == "":
-		return fail(jprogInvalidArgument, "The family must be given with -f (e.g. -f NRF91): it cannot be detected for this operation.")
+		return fail(jprogInsufficientArguments, "The family must be given with -f (e.g. -f NRF91): it cannot be detected for this operation.")
 	case !slices.Contains([]string{"NRF51", "NRF52", "NRF53", "NRF91", "UNKNOWN"}, strings.ToUpper(family)):
 		return fail(jprogInvalidArgument, "Invalid family %q: use NRF51, NRF52, NRF53, NRF91 or UNKNOWN.", family)
 	case recover && (hex != "" || len(resets) > 0 || len(erase) > 0 || verify):
-		return fail(jprogInvalidArgument, "--recover cannot be combined with other operations.")
+		return fail(jprogIncompatibleArguments, "--recover cannot be combined with other operations.")
 	case len(resets) > 1:
-		return fail(jprogInvalidArgument, "Only one of --reset, --pinreset, --debugreset may be given.")
+		return fail(jprogIncompatibleArguments, "Only one of --reset, --pinreset, --debugreset may be given.")
 	case len(erase) > 1:
-		return fail(jprogInvalidArgument, "Only one erase option may be given with --program.")
+		return fail(jprogIncompatibleArguments, "Only one erase option may be given with --program.")
 	case hex == "" && (len(erase) > 0 || verify):
-		return fail(jprogInvalidArgument, "The erase options and --verify require --program.")
+		return fail(jprogIncompatibleArguments, "The erase options and --verify require --program.")
 	case hex == "" && len(resets) == 0 && !recover:
-		return fail(jprogInvalidArgument, "No operation given. Type nrfjprog --help for the list of operations.")
+		return fail(jprogNoOperation, "No operation given. Type nrfjprog --help for the list of operations.")
 	case hex != "" && len(erase) == 0:
-		return fail(jprogError, "The device flash is not empty where %s must be written: add --sectorerase or --chiperase.", hex)
+		return fail(jprogFlashNotErased, "The device flash is not empty where %s must be written: add --sectorerase or --chiperase.", hex)
 	case hex != "" && !fileExists(hex):
-		return fail(jprogFileError, "The file %s could not be found.", hex)
+		return fail(jprogFileNotFound, "The file %s could not be found.", hex)
 	}
 	sock, err := board(snr)
-	if err != nil {
-		return fail(jprogNoDebugger, "%v.", err)
+	switch {
+	case errors.Is(err, errUnknownSerial):
+		return fail(jprogInvalidSerialNumber, "%v.", err)
+	case errors.Is(err, errNoBoard):
+		return fail(jprogNoDebuggers, "%v.", err)
+	case err != nil:
+		return fail(jprogError, "%v.", err)
 	}
 	if strings.ToUpper(family) != "NRF91" {
-		return fail(jprogError, "The family %s does not match the connected device (NRF91).", family)
+		return fail(jprogWrongFamily, "The family %s does not match the connected device (NRF91).", family)
 	}
 	if recover {
-		// nrfsim has no erased or protected state: the board keeps what it runs.
+		// nrfsim has no erased state: the board keeps what it runs; the protection goes.
 		fmt.Fprintln(t.out, "Recovering device. This operation might take 30s.")
 		fmt.Fprintln(t.out, "Erasing user code and UICR flash areas.")
+		if err := unprotect(sock); err != nil {
+			return fail(jprogError, "%v.", err)
+		}
 		return 0
+	}
+	if protected(sock) {
+		return fail(jprogProtected, "The operation attempted is unavailable due to readback protection in your device. Please use --recover to unlock the device.")
 	}
 	if hex != "" {
 		fmt.Fprintln(t.out, "Parsing image file.")
@@ -192,6 +210,9 @@ func (t *tool) nrfutil(args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if sub != "recover" && protected(sock) {
+		return fail("the device %s is protected (APPROTECT): access port protection must be removed with `nrfutil device recover` first", snrOf(sock))
+	}
 	switch sub {
 	case "program":
 		fw := opts["--firmware"]
@@ -237,7 +258,10 @@ func (t *tool) nrfutil(args []string) int {
 		}
 		return 0
 	case "recover":
-		// nrfsim has no erased or protected state: the board keeps what it runs.
+		// nrfsim has no erased state: the board keeps what it runs; the protection goes.
+		if err := unprotect(sock); err != nil {
+			return fail("%v", err)
+		}
 		fmt.Fprintf(t.out, "[00:00:02] ########## 100%% [%s] Device recovered\n", snrOf(sock))
 		return 0
 	default: // reset
@@ -259,11 +283,12 @@ func (t *tool) nrfutil(args []string) int {
 	}
 }
 
-// resetAllowed: the CTRL-AP kinds are not for nRF91 (modem-cmng-athost.md §5.3).
+// resetAllowed: nRF Util's reset kinds that an nRF91 has. RESET_SOFT and RESET_HARD go through
+// the CTRL-AP, which the nRF9160 has (its RESETREAS has a CTRLAP bit); RESET_DEBUG is
+// RESET_SOFT's deprecated alias; RESET_VIA_SECDOM needs Secure Domain firmware (nRF54H).
 func resetAllowed(kind string) (string, bool) {
-	switch kind {
-	case "RESET_HARD", "RESET_SOFT", "RESET_DEBUG", "RESET_VIA_SECDOM":
-		return fmt.Sprintf("reset kind %s is not supported by this device (nRF91: RESET_SYSTEM, RESET_PIN, RESET_DEFAULT)", kind), false
+	if kind == "RESET_VIA_SECDOM" {
+		return fmt.Sprintf("reset kind %s is not supported by this device (it needs Secure Domain firmware)", kind), false
 	}
 	return "", true
 }

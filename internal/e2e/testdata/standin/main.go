@@ -9,7 +9,10 @@
 // directories in $NRFSIM_RUN_DIR (a PATH-like list); leading zeros do not matter. Without a
 // serial number the one board there is used. $NRFSIM_STANDIN_LOG, when set, gets one line per
 // invocation: the tool's name and its arguments as a JSON array. $NRFSIM_STANDIN_FAIL makes an
-// invocation whose arguments contain that text fail like a lost probe connection.
+// invocation whose arguments contain that text fail like a lost probe connection. A file
+// <serial>.protected beside a board's socket makes it a protected device (APPROTECT): nrfjprog
+// fails with its documented code 16 and nrfutil with an error until a recover removes the file.
+// nrfjprog exits with the codes its documentation lists (nordic.go).
 package main
 
 import (
@@ -70,7 +73,10 @@ type tool struct {
 	out, err io.Writer
 }
 
-var errNoBoard = errors.New("no board")
+var (
+	errNoBoard       = errors.New("no board")
+	errUnknownSerial = errors.New("unknown serial number")
+)
 
 // board finds the control socket of the board with serial number sn (any leading zeros), or of
 // the only board when sn is empty.
@@ -93,8 +99,10 @@ func board(sn string) (string, error) {
 	switch {
 	case len(match) == 1:
 		return match[0], nil
+	case len(match) == 0 && sn != "" && len(socks) > 0:
+		return "", fmt.Errorf("%w: no debugger with serial number %s is connected", errUnknownSerial, sn)
 	case len(match) == 0 && sn != "":
-		return "", fmt.Errorf("%w: no debugger with serial number %s is connected", errNoBoard, sn)
+		return "", fmt.Errorf("%w: no debuggers were discovered (looking for serial number %s)", errNoBoard, sn)
 	case len(match) == 0:
 		return "", fmt.Errorf("%w: no debuggers were discovered", errNoBoard)
 	}
@@ -135,6 +143,19 @@ var errVerify = errors.New("verify error: the data in the device does not match 
 func reset(sock string) error {
 	_, err := control(sock, sim.ControlRequest{Op: "reset"})
 	return err
+}
+
+// A board is protected (APPROTECT) while the file <serial>.protected sits beside its control
+// socket: the tests create it; a recover removes it. nrfsim itself has no such state.
+func protectedMarker(sock string) string { return strings.TrimSuffix(sock, ".sock") + ".protected" }
+
+func protected(sock string) bool { return fileExists(protectedMarker(sock)) }
+
+func unprotect(sock string) error {
+	if err := os.Remove(protectedMarker(sock)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func fileExists(p string) bool {
