@@ -159,6 +159,7 @@ func hintsFor(err error, l link) []string {
 	add(errors.Is(err, device.ErrNoBoard) || errors.Is(err, serialio.ErrNoBoard),
 		"is the board connected and powered? `nrfprov ports` lists what is connected; --port <path> names a port directly")
 	add(errors.Is(err, at.ErrNoATHost), resetHint)
+	add(errors.Is(err, at.ErrNoATHost), "a modem slower than --modem-latency answers too late to be found: if it is a slow one, raise --modem-latency")
 	add(errors.Is(err, at.ErrNoATHost), "otherwise the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
 	add(errors.Is(err, at.ErrTimeout) && !errors.Is(err, cmng.ErrTruncated),
 		"the board stopped answering; an AT host stuck inside quotes swallows everything until it is reset: reset the board and run again")

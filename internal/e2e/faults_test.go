@@ -167,6 +167,19 @@ func resetBoard(t *testing.T, r *rig) {
 	}
 }
 
+// caFile is the manifest's root CA as a file `write` can send over the rig's link: with CR LF
+// line breaks through the shell, which stores nothing else exactly.
+func (r *rig) caFile(m manifestFiles) string {
+	if !r.crlf {
+		return filepath.Join(filepath.Dir(m.path), "ca.pem")
+	}
+	p := filepath.Join(filepath.Dir(m.path), "ca-crlf.pem")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(m.files["ca.pem"], "\n", "\r\n")), 0o600); err != nil {
+		panic(err)
+	}
+	return p
+}
+
 func provisionArgs(r *rig, m manifestFiles) []string {
 	return append([]string{"provision", "-m", m.path}, r.reset...)
 }
@@ -291,7 +304,7 @@ var faultRows = []faultRow{
 	{
 		name: "cme_514_no_access",
 		args: func(r *rig, m manifestFiles) []string {
-			return []string{"--allow-reserved", "write", "4000000000", "ROOT_CA_CERT", filepath.Join(filepath.Dir(m.path), "ca.pem")}
+			return []string{"--allow-reserved", "write", "4000000000", "ROOT_CA_CERT", r.caFile(m)}
 		},
 		want: cme(514),
 	},
@@ -313,7 +326,7 @@ var faultRows = []faultRow{
 	{
 		name: "cme_514_modem_owned",
 		args: func(r *rig, m manifestFiles) []string {
-			return []string{"--allow-reserved", "write", "4294967293", "NORDIC_ID_ROOT_CA", filepath.Join(filepath.Dir(m.path), "ca.pem")}
+			return []string{"--allow-reserved", "write", "4294967293", "NORDIC_ID_ROOT_CA", r.caFile(m)}
 		},
 		want: cme(514),
 	},
@@ -389,13 +402,14 @@ var faultRows = []faultRow{
 	},
 	{
 		name: "modem_slower_than_deadline",
-		// Slower than --modem-latency, quicker than detection's one-second probe: the board
-		// answers detection and then seems to stop answering; resets do not help.
+		// Slower than --modem-latency: detection's probes wait as long as the user says the
+		// modem may take, so nothing answers in time, not even after a reset; the hint says to
+		// raise --modem-latency.
 		before: fault(sim.Fault{Kind: "slow", LatencyMS: 600}),
 		args: func(r *rig, m manifestFiles) []string {
 			return append([]string{"--modem-latency", "150ms"}, append(provisionArgs(r, m), "--max-recoveries", "1")...)
 		},
-		want: outcome{5, "stopped answering"},
+		want: outcome{4, "raise --modem-latency"},
 		// Over RTT the shell still holds the commands of the run that gave up, and answers
 		// them late; a reset clears them (see the gaps in docs/faults.md).
 		after: resetBoard,
