@@ -85,6 +85,7 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
+	a.progress.end()
 	if err == nil {
 		return exitOK
 	}
@@ -106,7 +107,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return usageError{fmt.Errorf("--log-level %q: %w", a.logLevel, err)}
 	}
 	l := logrus.New()
-	l.SetOutput(a.stderr)
+	l.SetOutput(a.progress.w) // above the progress bars while there are any
 	l.SetLevel(lvl)
 	a.log = logrus.NewEntry(l)
 	a.watchInterrupts()
@@ -207,7 +208,17 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(a.newListCmd(), a.newReadCmd(), a.newWriteCmd(), a.newDeleteCmd(), a.newDeleteAllCmd(), a.newGenerateCmd())
 	root.AddCommand(a.newPlanCmd(), a.newProvisionCmd(), a.newDemoCmd())
 	root.AddCommand(a.newFlashCmd(), a.newResetCmd())
+	root.AddCommand(a.newIdentityCmd(), a.newModemFirmwareCmd())
+	root.AddCommand(a.newDoctorCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c(a))
+	}
+	addExamples(root)
+	a.addCompletions(root)
 	return root
 }
 
 const annotationPluginServer = "plugin-server"
+
+// extraCommands are added by files built with a tag (man.go: -tags mangen).
+var extraCommands []func(*app) *cobra.Command

@@ -84,5 +84,6 @@ func (a *app) deviceOptions() device.Options {
 	} else {
 		a.log.Warnf("%v: the modem's functional mode is not journaled", err)
 	}
+	o.Progress = a.progress.transfers()
 	return o
 }

@@ -26,20 +26,21 @@ import (
 
 // Exit codes (docs/exit-codes.md).
 const (
-	exitOK           = 0
-	exitError        = 1
-	exitUsage        = 2  // bad arguments or input, refused before any byte reached the board
-	exitIntegrity    = 3  // a plugin failed its checksum or is not pinned
-	exitBoard        = 4  // no board, several boards match, or nothing answers AT
-	exitTimeout      = 5  // the board did not answer in time
-	exitModem        = 6  // the modem refused (ERROR, +CME ERROR)
-	exitVerify       = 7  // a written credential does not have the expected hash
-	exitTruncated    = 8  // a read-back was cut by the device's AT buffer
-	exitLink         = 9  // the link failed: port gone, busy, transport exited
-	exitUnverifiable = 10 // provisioned, but some credentials cannot be proven on this firmware
-	exitFlash        = 11 // a flash runner is missing or failed; or the board was left on the AT client
-	exitMixed        = 12 // several boards failed with different codes
-	exitInterrupted  = 130
+	exitOK            = 0
+	exitError         = 1
+	exitUsage         = 2  // bad arguments or input, refused before any byte reached the board
+	exitIntegrity     = 3  // a plugin failed its checksum or is not pinned
+	exitBoard         = 4  // no board, several boards match, or nothing answers AT
+	exitTimeout       = 5  // the board did not answer in time
+	exitModem         = 6  // the modem refused (ERROR, +CME ERROR)
+	exitVerify        = 7  // a written credential does not have the expected hash
+	exitTruncated     = 8  // a read-back was cut by the device's AT buffer
+	exitLink          = 9  // the link failed: port gone, busy, transport exited
+	exitUnverifiable  = 10 // provisioned, but some credentials cannot be proven on this firmware
+	exitFlash         = 11 // a flash runner is missing or failed; or the board was left on the AT client
+	exitMixed         = 12 // several boards failed with different codes
+	exitStorageBroken = 13 // even a tiny write hangs after a reset: reprogram the modem firmware
+	exitInterrupted   = 130
 )
 
 // usageError marks bad input: exit 2.
@@ -73,6 +74,8 @@ func exitFor(err error) int {
 		return exitOK
 	case errors.As(err, &bf):
 		return bf.code
+	case errors.Is(err, provision.ErrStorageBroken):
+		return exitStorageBroken
 	case errors.Is(err, provision.ErrLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
 	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight), errors.Is(err, device.ErrLineSettings),

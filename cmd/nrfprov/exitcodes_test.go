@@ -57,6 +57,7 @@ func TestExitCodesMirrorTheDocs(t *testing.T) {
 		{exitMixed, errBoardsFailed{code: exitMixed, failed: 2, total: 3}},
 		{exitModem, errBoardsFailed{code: exitModem, failed: 1, total: 3}},
 		{exitInterrupted, wrap(context.Canceled)},
+		{exitStorageBroken, wrap(&provision.StorageBrokenError{ModemFirmware: "mfw_nrf9160_1.3.5", Cause: at.ErrTimeout})},
 	}
 	got := map[int]bool{exitOK: exitFor(nil) == exitOK}
 	for _, c := range cases {
@@ -100,8 +101,10 @@ func TestHintsFor(t *testing.T) {
 		{serialio.ErrAmbiguous, link{}, []string{"--board <serial number>"}},
 		{at.ErrTimeout, link{transport: "serial"}, []string{"reset the board"}},
 		{fmt.Errorf("%w: %w", cmng.ErrTruncated, at.ErrTimeout), link{}, nil},
-		{at.ErrNoATHost, link{transport: "serial"}, []string{"no AT host"}},
-		{at.ErrNoATHost, link{transport: "rtt"}, []string{"no AT host", "Modem Shell"}},
+		{at.ErrNoATHost, link{transport: "serial"}, []string{"stuck inside an open quote", "raise --modem-latency", "no AT host"}},
+		{at.ErrNoATHost, link{transport: "rtt"}, []string{"stuck inside an open quote", "raise --modem-latency", "no AT host", "Modem Shell"}},
+		{plugin.WithKind(errors.New("x"), plugin.ErrNotFound), link{transport: "serial"}, []string{"--port must name the board's serial device"}},
+		{&at.TimeoutError{Cmd: "AT%CMNG=0,1,0,\"…"}, link{transport: "serial"}, []string{"reset the board", "--line-limit"}},
 		{plugin.WithKind(errors.New("x"), plugin.ErrNotFound), link{transport: "rtt"}, []string{"RTT control block", "Modem Shell"}},
 		{at.ErrTimeout, link{transport: "rtt", dialect: "raw"}, []string{"reset the board", "Modem Shell"}},
 		{fmt.Errorf("nrfjprog: %w", flash.ErrProtected), link{}, []string{"--recover"}},

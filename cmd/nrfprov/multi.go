@@ -60,9 +60,9 @@ func (a *app) multiBoards(pf provisionFlags) ([]string, error) {
 
 // runMulti provisions (or plans) several boards concurrently.
 func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) error {
-	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
+	m, err := a.loadManifest(pf)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	a.applyBoardDefaults(m.Board)
 	a.bf.board = "" // the manifest's board default names one board; the list decides here
@@ -97,6 +97,7 @@ func (a *app) runMulti(ctx context.Context, command string, pf provisionFlags) e
 				o.Reset = commandResetter{argv: resetArgv, sn: sn, log: p.writer()}
 			}
 			rep, err := provision.Run(ctx, m, o)
+			p.done()
 			if err == nil && rep != nil && !pf.dryRun {
 				err = outcomeErr(rep)
 			}

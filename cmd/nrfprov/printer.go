@@ -5,9 +5,10 @@ package main
 //   - a.print(command, r): the verb's result, on stdout; text for people (r.text, render.go), or
 //     under --json exactly one {"schema", "command", "result"} document (docs/json.md). Every verb
 //     ends in one a.print, and prints nothing else.
-//   - a.progress: chosen once at setup (text on stderr, or none under --json); multi-board runs
-//     take a.progress.board(sn), the same renderer with a "[sn] " prefix. Library events
-//     (provision.Event, flash.Progress) go through it, never straight to a writer.
+//   - a.progress: chosen once at setup (live bars on a terminal, plain lines elsewhere, none under
+//     --json: internal/progress); multi-board runs take a.progress.board(sn), the same renderer
+//     with a "[sn] " prefix and a bar of their own. Library events (provision.Event,
+//     flash.Progress, at.Transfer) go through it, never straight to a writer.
 //   - a.notef: a step the user must see even under --json ("flash: the application is back"),
 //     on stderr.
 //   - a.printError: "nrfprov: <err>" and its "  hint:" lines on stderr (exitcodes.go).
@@ -22,6 +23,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/flash"
+	bars "github.com/nrfprov/nrfprov/internal/progress"
 	"github.com/nrfprov/nrfprov/internal/provision"
 )
 
@@ -33,6 +35,7 @@ type result interface {
 const jsonSchema = 1
 
 func (a *app) print(command string, r result) error {
+	a.progress.end()
 	if !a.json {
 		r.text(a.stdout)
 		return nil
@@ -71,19 +74,23 @@ func (a *app) notef(format string, args ...any) {
 // progress renders what long operations report, on stderr. The zero-output variant (under
 // --json) has off set; callers never test the format.
 type progress struct {
-	w      io.Writer
+	w      io.Writer   // stderr; above the bars while there are any
 	mu     *sync.Mutex // one lock for every board's lines
 	prefix string      // "[sn] " on a multi-board run
 	off    bool
+	bars   *bars.Renderer
+	bar    *bars.Board // this board's transfers (progress.go)
 }
 
 func newProgress(w io.Writer, off bool) progress {
-	return progress{w: w, mu: &sync.Mutex{}, off: off}
+	r := bars.New(w, bars.ModeFor(w, off))
+	return progress{w: r.Writer(), mu: &sync.Mutex{}, off: off, bars: r, bar: r.Board("")}
 }
 
 // board is the renderer of one board of a multi-board run.
 func (p progress) board(sn string) progress {
 	p.prefix = "[" + sn + "] "
+	p.bar = p.bars.Board(sn)
 	return p
 }
 
@@ -110,13 +117,11 @@ func (p progress) events() func(provision.Event) {
 	}
 }
 
-// flash renders a flash runner's percentages, each once.
+// flash renders a flash runner's percentages: a bar on a terminal, a line per quarter elsewhere.
 func (p progress) flash() func(flash.Progress) {
-	last := -1
 	return func(fp flash.Progress) {
-		if fp.Percent >= 0 && fp.Percent != last {
-			last = fp.Percent
-			p.line("  %s [%d/%d] %d%%", fp.Runner, fp.Step, fp.Steps, fp.Percent)
+		if fp.Percent >= 0 {
+			p.bar.Percent(fmt.Sprintf("%s [%d/%d]", fp.Runner, fp.Step, fp.Steps), fp.Percent)
 		}
 	}
 }

@@ -20,6 +20,7 @@ type provisionFlags struct {
 	maxRecoveries int
 	wf            workflowFlags
 	all           bool // every connected board (multi.go)
+	identityOnly  bool // the manifest's identity only (identity.go)
 }
 
 // workflowFlags are provision's flash workflow: AT client in, provision, application back.
@@ -117,9 +118,9 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 
 // provisionBoard provisions (or plans) the one board of the link flags.
 func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provision.Resetter) (*provision.Report, error) {
-	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
+	m, err := a.loadManifest(pf)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	a.applyBoardDefaults(m.Board)
 	o := a.provisionOptions(pf, m, a.progress)
@@ -137,7 +138,8 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 	}
 	defer host.Close()
 	o.Host = host
-	return provision.Run(ctx, m, o)
+	rep, err := provision.Run(ctx, m, o)
+	return rep, a.withReprogram(err)
 }
 
 // provisionOptions are the run's options from the flags and the manifest; p renders its progress.
@@ -153,6 +155,7 @@ func (a *app) provisionOptions(pf provisionFlags, m *provision.Manifest, p progr
 	if a.bf.traceWire {
 		o.Device.Trace = p.wireTracer()
 	}
+	o.Device.Progress = p.transfers()
 	return o
 }
 
@@ -208,7 +211,7 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 			return usageError{errors.New("--restore-app, --build-dir and --keep-at-client go with --flash-at-client")}
 		}
 		if !runnerSet {
-			return a.runProvision(ctx, "provision", pf, nil)
+			return a.runProvision(ctx, pf.command(), pf, nil)
 		}
 		f, cleanup, err := a.newFlasher(wf.rf, nil, false)
 		if err != nil {
@@ -218,11 +221,11 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		if _, err := f.planReset(); err != nil {
 			return err
 		}
-		return a.runProvision(ctx, "provision", pf, f)
+		return a.runProvision(ctx, pf.command(), pf, f)
 	}
 	// Everything is checked before the board is touched.
-	if _, err := provision.Load(pf.manifest, a.secrets.Lookup); err != nil {
-		return usageError{err}
+	if _, err := a.loadManifest(pf); err != nil {
+		return err
 	}
 	atImg, err := loadImage("--flash-at-client", wf.atClient)
 	if err != nil {
@@ -264,11 +267,11 @@ func (a *app) runProvisionWorkflow(ctx context.Context, pf provisionFlags, runne
 		return err
 	}
 	if pf.dryRun {
-		return a.print("provision", plan)
+		return a.print(pf.command(), plan)
 	}
 	w := provision.FlashWorkflow{Flasher: f, ATClient: atImg, App: appImg,
 		Events: func(e provision.Event) { a.notef("%s: %s", e.Kind, e.Message) }}
 	return w.Run(ctx, func(ctx context.Context, reset provision.Resetter) error {
-		return a.runProvision(ctx, "provision", pf, reset)
+		return a.runProvision(ctx, pf.command(), pf, reset)
 	})
 }

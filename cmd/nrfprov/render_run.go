@@ -103,7 +103,8 @@ func (r reportResult) text(w io.Writer) {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", it.SecTag, it.TypeName, it.Action, it.Reason)
 			}
 		})
-		fmt.Fprintf(w, "%d of %d to change\n", r.Plan.Changes(), len(r.Plan.Items))
+		identityPlanText(w, r.Plan.Identity)
+		fmt.Fprintf(w, "%d of %d to change\n", r.Plan.Changes(), len(r.Plan.Items)+identityItems(r.Plan.Identity))
 		return
 	}
 	table(w, func(tw io.Writer) {
@@ -117,6 +118,7 @@ func (r reportResult) text(w io.Writer) {
 			fmt.Fprintf(w, "  %d %s: %s\n", res.SecTag, res.TypeName, res.Detail)
 		}
 	}
+	identityReportText(w, r.Identity)
 	fmt.Fprintf(w, "%d written, %d deleted, %d resets\n", r.Writes, r.Deletes, r.Recoveries)
 }
 

@@ -104,8 +104,10 @@ The control socket takes one JSON request per line and answers one JSON line:
   {"op":"flash","hex":"/path/to/image.hex"}    program a hex file; its strings decide the personality
   {"op":"fault","fault":{"kind":"hang"}}       inject a fault: drop, corrupt, urc, hang, slow,
                                                truncate, power_off_warning, store_capacity, echo, noise,
-                                               line_speed; the switches power_off_warning, echo and
+                                               line_speed, broken_storage (only modem_firmware heals
+                                               it); the switches power_off_warning, echo and
                                                line_speed need "enabled":true (false turns them off)
+  {"op":"modem_firmware","package":"/p/mfw_nrf9160_1.3.6.zip"}  program a modem firmware package, reset
   {"op":"clear_faults"}
   {"op":"unplug"} / {"op":"replug"}            USB cable out / in
   {"op":"state"}                               hashes and metadata, never credential contents
@@ -168,6 +170,7 @@ a time; for example QEMU bridging an emulated MCU's UART to the modem:
 	f.BoolVar(&o.openocd, "openocd", false, "with --rtt: serve an OpenOCD stand-in's Tcl port per board, with its rtt commands (its line gains \"openocd_tcl\")")
 	f.StringVar(&o.listen, "listen", "", "make each board's UART a listening socket instead of a PTY: tcp:HOST:PORT (port 0: a free one per board) or unix:PATH (one board)")
 	f.StringVar(&o.logLevel, "log-level", "warning", "log level on stderr: debug, info, warning, error")
+	addCompletions(cmd)
 	return cmd
 }
 
@@ -353,10 +356,10 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 // newCtlCmd is a client for a board's control socket: what a person types instead of socat, and
 // the stand-in "debugger" a host tool can run to reset a virtual board.
 func newCtlCmd(stdout io.Writer) *cobra.Command {
-	var personality, hex, fault string
+	var personality, hex, fault, pkg string
 	cmd := &cobra.Command{
 		Use:   "ctl SOCKET OP",
-		Short: "Send one request to a board's control socket (reset, flash, fault, clear_faults, unplug, replug, state)",
+		Short: "Send one request to a board's control socket (reset, flash, modem_firmware, fault, clear_faults, unplug, replug, state)",
 		Example: `  nrfsim ctl /tmp/nrfsim/000960000001.sock reset
   nrfsim ctl /tmp/nrfsim/000960000001.sock fault --fault '{"kind":"hang"}'
   nrfsim ctl /tmp/nrfsim/000960000001.sock fault --fault '{"kind":"power_off_warning","enabled":true}'
@@ -366,7 +369,7 @@ func newCtlCmd(stdout io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := sim.ControlRequest{Op: args[1], Personality: personality, Hex: hex}
+			req := sim.ControlRequest{Op: args[1], Personality: personality, Hex: hex, Package: pkg}
 			if fault != "" {
 				req.Fault = &sim.Fault{}
 				if err := json.Unmarshal([]byte(fault), req.Fault); err != nil {
@@ -388,5 +391,6 @@ func newCtlCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&personality, "personality", "", "flash: the firmware to switch to")
 	cmd.Flags().StringVar(&hex, "hex", "", "flash: an Intel HEX file to program")
 	cmd.Flags().StringVar(&fault, "fault", "", `fault: the fault as JSON, e.g. {"kind":"hang"} or {"kind":"power_off_warning","enabled":true}`)
+	cmd.Flags().StringVar(&pkg, "package", "", "modem_firmware: the modem firmware package (mfw_nrf9160_<version>.zip)")
 	return cmd
 }

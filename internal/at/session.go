@@ -73,6 +73,30 @@ type Config struct {
 	// Trace, when set, sees every byte sent and received, with its time. Commands marked
 	// secret are traced with their quoted content replaced (see Cmd.Secret).
 	Trace func(at time.Time, dir Direction, data []byte)
+	// Progress, when set, sees each command's bytes as they go out (Sent) and, for a command
+	// that expects a long answer (Cmd.Reply), the bytes received so far (Received). It is
+	// called on the goroutine that runs Exec.
+	//
+	// With Progress set a command goes to the link in chunks of ProgressChunk bytes, each
+	// handed over no earlier than the line (Timing.Baud) has carried the ones before, and
+	// reported then: the transport's buffers would otherwise take the whole command at once
+	// and the reports would say nothing of the wire. The wire is the bottleneck either way,
+	// so this costs at most one chunk's wire time.
+	Progress func(Transfer)
+}
+
+// ProgressChunk is how many bytes of a command go to the link per write when Config.Progress
+// is set: a 2 KB %CMNG at 9600 bit/s is reported about every 70 ms of wire time.
+const ProgressChunk = 64
+
+// Transfer is one progress report of a command: Done of Total bytes in direction Dir. For
+// Received, Total is the longest answer expected until the answer is complete, when one last
+// report has Done == Total == the bytes received.
+type Transfer struct {
+	Command string // the command's name (e.g. AT%CMNG), never its content
+	Dir     Direction
+	Done    int
+	Total   int
 }
 
 // Cmd is one command to run.
@@ -233,7 +257,7 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 		s.cfg.Trace(time.Now(), Sent, []byte(shown))
 	}
 	start := time.Now()
-	if _, err := io.WriteString(s.w, wire); err != nil {
+	if err := s.send(ctx, CommandName(c.Text), wire); err != nil {
 		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
 	}
 	resp, err := s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
@@ -258,6 +282,42 @@ func answered(err error) bool {
 	var cme *CMEError
 	var cms *CMSError
 	return err == nil || errors.As(err, &er) || errors.As(err, &cme) || errors.As(err, &cms)
+}
+
+// send writes wire to the link; with Config.Progress set, in chunks paced at the line's speed,
+// with a report after each. A command once begun goes out whole: cancelling ctx ends the
+// pacing, not the command (half a command would leave the AT host inside its quotes, swallowing
+// whatever comes next); the caller sees the cancellation while it waits for the answer.
+func (s *Session) send(ctx context.Context, name, wire string) error {
+	if s.cfg.Progress == nil {
+		_, err := io.WriteString(s.w, wire)
+		return err
+	}
+	start := time.Now()
+	var pace *time.Timer
+	hurry := false
+	for done := 0; done < len(wire); {
+		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 && !hurry {
+			if pace == nil {
+				pace = time.NewTimer(wait)
+				defer pace.Stop()
+			} else {
+				pace.Reset(wait)
+			}
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+				hurry = true
+			}
+		}
+		n := min(len(wire)-done, ProgressChunk)
+		if _, err := io.WriteString(s.w, wire[done:done+n]); err != nil {
+			return err
+		}
+		done += n
+		s.cfg.Progress(Transfer{Command: name, Dir: Sent, Done: done, Total: len(wire)})
+	}
+	return nil
 }
 
 // scrub keeps only how much came back for a secret command: a shell's echo holds the secret.
@@ -304,12 +364,24 @@ func (s *Session) collect(ctx context.Context, c Cmd, echo string, start time.Ti
 		}
 		return false, nil, nil
 	}
+	received := 0
+	report := func(n int) {
+		if s.cfg.Progress != nil && c.Reply > 0 {
+			received += n
+			s.cfg.Progress(Transfer{Command: name, Dir: Received, Done: received, Total: c.Reply})
+		}
+	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
 		select {
 		case data := <-s.rx:
+			report(len(data))
 			if done, resp, err := handle(data); done {
+				if s.cfg.Progress != nil && c.Reply > 0 {
+					// The answer is complete: its size is the total now.
+					s.cfg.Progress(Transfer{Command: name, Dir: Received, Done: received, Total: received})
+				}
 				return resp, err
 			}
 		case <-timer.C:

@@ -54,7 +54,9 @@ type Options struct {
 	ExpectBoot bool
 	// Trace sees every byte on the link (secrets already replaced by their hash).
 	Trace func(t time.Time, dir at.Direction, data []byte)
-	Log   *logrus.Entry
+	// Progress sees each command's bytes as they go out and a long answer's as they come in.
+	Progress func(at.Transfer)
+	Log      *logrus.Entry
 }
 
 // ErrNoBoard: no board matched the selection, or none was named and none could be found.
@@ -134,7 +136,7 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if timing.Baud == 0 {
 		timing.Baud = o.Baud
 	}
-	cfg := at.Config{Timing: timing, Trace: o.Trace}
+	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress}
 	if term != nil {
 		cfg.Terminator = *term
 	}

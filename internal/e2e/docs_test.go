@@ -28,7 +28,9 @@ import (
 // found through `ports` and --board); localhost:2331, localhost:19021 and localhost:6666 are the
 // GDB server, J-Link RTT telnet server and OpenOCD Tcl port of a Modem Shell board reached over
 // RTT; /tmp/nrfsim is a run directory of this test's own. The working directory holds
-// examples/, scripts/, at_client.hex, app.hex and build/ (an application build whose runner is nrfjprog);
+// examples/, scripts/, at_client.hex, app.hex and build/ (an application build whose runner is nrfjprog),
+// mfw_nrf9160_1.3.6.zip (a modem firmware package), and identity.yaml with the throwaway CA it
+// signs with (ca.pem, ca.key);
 // the flash tools on PATH are the stand-ins (internal/e2e/testdata/standin). `nrfprov`, `nrfsim`
 // and `go run ./cmd/…` run the binaries this package built.
 func TestDocExamples(t *testing.T) {
@@ -147,6 +149,16 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 	// Firmware images and a build directory for the runner examples (the flash tools are the
 	// stand-ins, acting on the board through its control socket).
 	firmwareHex(t, dir, "at_client.hex", sim.ATClient)
+	// A modem firmware package, and a throwaway CA with a manifest that signs the modem's key
+	// with it (docs/identity.md), for the modem-firmware and identity examples.
+	if _, err := sim.WriteModemPackage(dir, "nrf9160", "1.3.6"); err != nil {
+		t.Fatal(err)
+	}
+	throwawayCA(t, dir)
+	identity := "version: 1\nidentity:\n  sec_tag: 16842753\n  client_cert:\n    sign_with: {ca: ca.pem, ca_key: ca.key}\n"
+	if err := os.WriteFile(filepath.Join(dir, "identity.yaml"), []byte(identity), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	app, _ := firmwareHex(t, dir, "app.hex", sim.Application)
 	build := appBuild(t, app, "nrfjprog")
 	if err := os.Rename(build, filepath.Join(dir, "build")); err != nil {

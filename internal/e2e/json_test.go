@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,6 +31,15 @@ func TestEveryVerbOneDocumentOnStdout(t *testing.T) {
 	dir := t.TempDir()
 	atc, _ := firmwareHex(t, dir, "at_client.hex", sim.ATClient)
 	app, _ := firmwareHex(t, dir, "app.hex", sim.Application)
+	throwawayCA(t, dir)
+	im := filepath.Join(dir, "identity.yaml")
+	if err := os.WriteFile(im, []byte("version: 1\nidentity:\n  sec_tag: 66\n  client_cert: {sign_with: {ca: ca.pem, ca_key: ca.key}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mfw, err := sim.WriteModemPackage(dir, "nrf9160", "1.3.6")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	type verbCase struct {
 		verb string // the command name the envelope carries
@@ -65,7 +75,11 @@ func TestEveryVerbOneDocumentOnStdout(t *testing.T) {
 			"--flash-at-client", atc, "--restore-app", app}},
 		{verb: "flash", args: []string{"--board", sn, "flash", app, "--runner", "nrfjprog", "--dry-run"}},
 		{verb: "reset", args: []string{"--board", sn, "reset", "--runner", "nrfjprog", "--dry-run"}},
+		{verb: "identity", args: []string{"--port", port, "identity", "-m", im, "--dry-run"}},
+		{verb: "identity", args: []string{"--port", port, "identity", "-m", im}},
+		{verb: "modem-firmware", args: []string{"--board", sn, "modem-firmware", mfw, "--runner", "nrfjprog", "--dry-run"}},
 		{verb: "demo", args: []string{"demo"}},
+		{verb: "doctor", args: []string{"doctor", "--jlink-rtt", ""}},
 		// A failure prints nothing on stdout, in either mode.
 		{verb: "list", args: []string{"--port", filepath.Join(dir, "no-such-port"), "list"}, code: 4},
 		{verb: "version", args: []string{"version", "--baud", "9600"}, code: 2},

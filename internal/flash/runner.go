@@ -162,6 +162,9 @@ type Runner struct {
 	// Recover is the command lines that unlock a protected device by erasing it (APPROTECT);
 	// nil when the runner has none.
 	Recover []template
+	// ModemFirmware is the command lines that program a modem firmware package {zip}; nil when
+	// the runner cannot (modemfw.go).
+	ModemFirmware []template
 	// Kinds gives the reset placeholders' values for each kind the runner supports.
 	Kinds map[ResetKind]map[string]string
 	// Script, when set, is a command file written to {script} before each command runs (J-Link
@@ -190,6 +193,9 @@ var runners = []*Runner{
 		}},
 		Reset:   []template{{{"device", "reset"}, {"--reset-kind", "{reset_kind}"}, {"--serial-number", "{snr}"}}},
 		Recover: []template{{{"device", "recover"}, {"--serial-number", "{snr}"}}},
+		// nRF Util's device program takes a modem firmware ZIP too and picks the modem update
+		// from the file (nRF Util docs, device program).
+		ModemFirmware: []template{{{"device", "program"}, {"--firmware", "{zip}"}, {"--serial-number", "{snr}"}}},
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_kind": "RESET_SYSTEM"},
 			ResetPin:    {"reset_kind": "RESET_PIN"},
@@ -211,6 +217,8 @@ var runners = []*Runner{
 		},
 		Reset:   []template{{{"{reset_flag}"}, {"-f", "{family}"}, {"--snr", "{snr}"}}},
 		Recover: []template{{{"--recover"}, {"-f", "{family}"}, {"--snr", "{snr}"}}},
+		// Command Line Tools 10.13 and later: nrfjprog --program <zip> -s <sn> --verify.
+		ModemFirmware: []template{{{"--program", "{zip}"}, {"-s", "{snr}"}, {"--verify"}}},
 		Kinds: map[ResetKind]map[string]string{
 			ResetSystem: {"reset_flag": "--reset"},
 			ResetPin:    {"reset_flag": "--pinreset"},

@@ -225,11 +225,11 @@ func TestResolve(t *testing.T) {
 // target and every kind the runner supports (an unknown one would silently drop arguments).
 func TestTemplatesUseKnownPlaceholders(t *testing.T) {
 	full := merge(Target{Serial: "1", BuildDir: "b", WestRunner: "r", GDBAddress: "g", OpenOCDInterface: "i"}.vars(),
-		map[string]string{"hex": "h", "script": "s"})
+		map[string]string{"hex": "h", "script": "s", "zip": "z"})
 	for _, r := range runners {
 		for kind, kv := range r.Kinds {
 			vars := merge(full, kv)
-			all := append(append(append(append([]template{}, r.Program...), r.Reset...), r.Recover...), r.ProgramScript, r.ResetScript)
+			all := append(append(append(append(append([]template{}, r.Program...), r.Reset...), r.Recover...), r.ModemFirmware...), r.ProgramScript, r.ResetScript)
 			for _, tm := range all {
 				for _, g := range tm {
 					for _, a := range g {

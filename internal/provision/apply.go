@@ -9,6 +9,7 @@ import (
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/identity"
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
@@ -41,6 +42,8 @@ type Options struct {
 	KeepCFUN bool
 	// Events receives progress; nil discards it.
 	Events func(Event)
+	// Now is the clock for certificate validity (nil: time.Now).
+	Now func() time.Time
 }
 
 // EventKind names a step of the workflow.
@@ -112,7 +115,10 @@ type Report struct {
 	// RestoredCFUN is the functional mode put back at the start because an earlier run on
 	// this board (by IMEI) ended without restoring it (killed, or the board hung).
 	RestoredCFUN *int `json:"restored_cfun,omitempty"`
-	DryRun       bool `json:"dry_run,omitempty"`
+	// Generated counts the keys the modem generated (%KEYGEN) for the identity.
+	Generated int             `json:"keys_generated"`
+	Identity  *IdentityReport `json:"identity,omitempty"`
+	DryRun    bool            `json:"dry_run,omitempty"`
 }
 
 // Worst is the worst outcome in the report (kept when empty).
@@ -123,6 +129,9 @@ func (r *Report) Worst() Outcome {
 		if rank[res.Outcome] > rank[worst] {
 			worst = res.Outcome
 		}
+	}
+	if r.Identity != nil && rank[r.Identity.Outcome] > rank[worst] {
+		worst = r.Identity.Outcome
 	}
 	return worst
 }
@@ -309,6 +318,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 			return err
 		}
 		if attempt >= r.o.MaxRecoveries {
+			if attempt > 0 && !r.o.DryRun {
+				// It hung again after a reset: is it this credential, or the storage itself?
+				if perr := r.probeStorage(ctx, err); perr != nil {
+					return perr
+				}
+			}
 			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
@@ -486,7 +501,18 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 		}
 	}
 	plan := MakePlan(r.m, d.Detected.Dialect, actual, r.rep.Device)
-	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), len(plan.Items))})
+	if r.m.Identity != nil {
+		id, err := r.planIdentity(actual)
+		if err != nil {
+			return Plan{}, Actual{}, err
+		}
+		plan.Identity = id
+	}
+	size := len(plan.Items)
+	if plan.Identity != nil {
+		size++
+	}
+	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
 	return plan, actual, nil
 }
 
@@ -524,6 +550,9 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			}
 		}
 		done++
+	}
+	if id := plan.Identity; id != nil && id.Action != identity.ActionKeep {
+		return r.applyIdentity(ctx, id, done, total)
 	}
 	return nil
 }
@@ -601,6 +630,9 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "still listed after the delete"
 		}
 		r.rep.Results = append(r.rep.Results, res)
+	}
+	if r.m.Identity != nil {
+		return r.verifyIdentity(entries)
 	}
 	return nil
 }

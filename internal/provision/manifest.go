@@ -18,6 +18,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/internal/identity"
 )
 
 // ManifestVersion is the only manifest version this nrfprov reads.
@@ -108,6 +109,7 @@ type Credential struct {
 	Content     []byte      // the exact bytes that will be sent, after line-ending normalisation
 	SHA256      string      // uppercase hex SHA-256 of Content
 	Pos         Pos         // where the credential is declared
+	identity    bool        // the identity section's root_ca
 }
 
 // isSecret reports whether the credential's content must never be shown: secret types (keys,
@@ -131,6 +133,8 @@ type Manifest struct {
 	Board         BoardDefaults
 	Credentials   []Credential
 	Prune         []uint32
+	// Identity is the device identity the manifest asks for (identity:), or nil.
+	Identity *identity.Spec
 }
 
 // ErrManifest is matched by every *ManifestError.
@@ -249,7 +253,7 @@ func (p *manifestParser) parse(data []byte) *Manifest {
 		}
 		return nil
 	}
-	fields := p.fields(root, "the manifest", "version", "line_endings", "allow_reserved", "board", "credentials", "prune")
+	fields := p.fields(root, "the manifest", "version", "line_endings", "allow_reserved", "board", "credentials", "prune", "identity")
 
 	if v, ok := fields["version"]; !ok {
 		p.addf(root.Line, "version is missing: add `version: %d` at the top", ManifestVersion)
@@ -278,6 +282,9 @@ func (p *manifestParser) parse(data []byte) *Manifest {
 	}
 	if v, ok := fields["prune"]; ok {
 		m.Prune = p.prune(v.value, m.AllowReserved)
+	}
+	if v, ok := fields["identity"]; ok {
+		p.identity(v.value, m)
 	}
 	return m
 }

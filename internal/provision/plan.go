@@ -7,6 +7,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/internal/identity"
 )
 
 // Action is what the plan does with one (sec_tag, type).
@@ -67,6 +68,8 @@ type Fingerprint struct {
 type Plan struct {
 	Device Fingerprint `json:"device"`
 	Items  []Item      `json:"items"`
+	// Identity is the plan for the manifest's identity, when it has one.
+	Identity *identity.Decision `json:"identity,omitempty"`
 }
 
 // Changes counts the items that write or delete.
@@ -76,6 +79,9 @@ func (p Plan) Changes() int {
 		if it.Changes() {
 			n++
 		}
+	}
+	if p.Identity != nil && p.Identity.Action != identity.ActionKeep {
+		n++
 	}
 	return n
 }

@@ -253,6 +253,12 @@ func StartBoard(ctx context.Context, cfg BoardConfig) (*Board, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.modemRevision != "" {
+		// The modem firmware programmed earlier (modemfw.go) outlives the process.
+		if prof, err = profileForRevision(n.modemRevision); err != nil {
+			return nil, err
+		}
+	}
 	b := &Board{
 		cfg:  cfg,
 		prof: prof,
@@ -848,6 +854,10 @@ type State struct {
 	Stats        Stats               `json:"stats"`
 	RTTAddress   uint32              `json:"rtt_address,omitempty"`
 	Halted       bool                `json:"halted,omitempty"`
+	// ModemFirmware is what AT+CGMR answers; BrokenStorage: every credential write hangs
+	// until the modem firmware is programmed again.
+	ModemFirmware string `json:"modem_firmware"`
+	BrokenStorage bool   `json:"broken_storage,omitempty"`
 }
 
 // State returns a snapshot of the board.
@@ -855,23 +865,25 @@ func (b *Board) State(ctx context.Context) (State, error) {
 	var s State
 	err := b.call(ctx, func() error {
 		s = State{
-			SerialNumber: b.cfg.SerialNumber,
-			Profile:      b.prof.Name,
-			Firmware:     b.nvm.firmware,
-			VCOM0:        b.VCOM0(),
-			Powered:      b.powered,
-			Ready:        b.ready,
-			Busy:         b.busy,
-			Hung:         b.hung,
-			CFUN:         b.modem.cfun,
-			CMEE:         b.modem.cmee,
-			Credentials:  b.nvm.summary(),
-			Faults:       b.faults.list(),
-			Stats:        b.stats,
-			RXQueued:     len(b.queue),
-			RXFIFO:       len(b.fifo),
-			Halted:       b.halted,
-			Socket:       b.cfg.Listen,
+			SerialNumber:  b.cfg.SerialNumber,
+			Profile:       b.prof.Name,
+			Firmware:      b.nvm.firmware,
+			VCOM0:         b.VCOM0(),
+			Powered:       b.powered,
+			Ready:         b.ready,
+			Busy:          b.busy,
+			Hung:          b.hung,
+			CFUN:          b.modem.cfun,
+			CMEE:          b.modem.cmee,
+			Credentials:   b.nvm.summary(),
+			Faults:        b.faults.list(),
+			Stats:         b.stats,
+			RXQueued:      len(b.queue),
+			RXFIFO:        len(b.fifo),
+			Halted:        b.halted,
+			Socket:        b.cfg.Listen,
+			ModemFirmware: b.prof.Revision,
+			BrokenStorage: b.nvm.brokenStorage,
 		}
 		if b.rttActive() {
 			s.RTTAddress = b.rttAddr

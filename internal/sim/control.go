@@ -21,11 +21,13 @@ import (
 //	{"op":"clear_faults"}
 //	{"op":"unplug"} / {"op":"replug"}                USB cable out / in (the board is USB powered)
 //	{"op":"state"}                                   snapshot: hashes and metadata, never contents
+//	{"op":"modem_firmware","package":"/p/mfw_nrf9160_1.3.6.zip"}  program a modem firmware package
 type ControlRequest struct {
 	Op          string `json:"op"`
 	Personality string `json:"personality,omitempty"`
 	Hex         string `json:"hex,omitempty"`
 	Fault       *Fault `json:"fault,omitempty"`
+	Package     string `json:"package,omitempty"`
 }
 
 // ControlResponse answers one request on one line.
@@ -123,6 +125,11 @@ func (b *Board) Control(ctx context.Context, req ControlRequest) (*State, error)
 		return nil, b.Unplug(ctx)
 	case "replug":
 		return nil, b.Replug(ctx)
+	case "modem_firmware":
+		if req.Package == "" {
+			return nil, errors.New("sim: modem_firmware needs a package")
+		}
+		return nil, b.ProgramModem(ctx, req.Package)
 	case "state":
 		st, err := b.State(ctx)
 		if err != nil {
@@ -130,7 +137,7 @@ func (b *Board) Control(ctx context.Context, req ControlRequest) (*State, error)
 		}
 		return &st, nil
 	}
-	return nil, fmt.Errorf("sim: unknown control op %q (want reset, flash, fault, clear_faults, unplug, replug or state)", req.Op)
+	return nil, fmt.Errorf("sim: unknown control op %q (want reset, flash, modem_firmware, fault, clear_faults, unplug, replug or state)", req.Op)
 }
 
 func imageFor(req ControlRequest) (FirmwareImage, error) {

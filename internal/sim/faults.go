@@ -32,6 +32,9 @@ import (
 //     0 = no limit).
 //   - "echo": Enabled makes the device echo every received byte.
 //   - "noise": Count random bytes are written before the banner of the next boot.
+//   - "broken_storage": the modem's credential store hangs every %CMNG write and delete and every
+//     %KEYGEN (no answer, the AT host busy until a reset), through resets and power cycles, and
+//     clear_faults does not heal it: only programming a modem firmware package does (modemfw.go).
 //   - "line_speed": Enabled makes the board honour the line speed the host set on the port: when
 //     it differs from the board's baud rate, every byte is garbled both ways (a host at the
 //     wrong baud rate sees no answer it can read, and the board no command).
@@ -257,6 +260,10 @@ func (b *Board) inject(ft Fault) error {
 		f.lineSpeed = ft.Enabled
 		f.speedMismatch = false
 		f.mu.Unlock()
+	case "broken_storage":
+		if err := b.breakStorage(); err != nil {
+			return err
+		}
 	case "noise":
 		if ft.Count <= 0 || ft.Count > 1<<16 {
 			return fmt.Errorf("sim: fault noise: count must be 1..65536")

@@ -310,6 +310,9 @@ func (m *modem) cmngWrite(args []atArg) modemResult {
 		return m.errorPlain()
 	}
 	content := []byte(args[2].s)
+	if m.nvm.brokenStorage {
+		return modemResult{hang: true}
+	}
 	switch {
 	case m.prof.PowerOffWarning && m.powerOffWarning:
 		return m.cme(cmePowerOffWarn)
@@ -435,6 +438,9 @@ func (m *modem) cmngDelete(args []atArg) modemResult {
 	if _, exists := m.nvm.creds[k]; !exists {
 		return m.cme(cmeNotFound)
 	}
+	if m.nvm.brokenStorage {
+		return modemResult{hang: true}
+	}
 	if err := m.nvm.remove(k); err != nil {
 		return m.storageFailure(err)
 	}
@@ -483,6 +489,9 @@ func (m *modem) cmdKEYGEN(suffix string) modemResult {
 	k := credKey{Tag: uint32(tag), Type: keyType}
 	if _, exists := m.nvm.creds[k]; exists {
 		return m.cme(cmeAlreadyExists)
+	}
+	if m.nvm.brokenStorage {
+		return modemResult{hang: true}
 	}
 	if m.capacity > 0 && len(m.nvm.creds) >= m.capacity {
 		return m.cme(cmeMemoryFull)

@@ -33,6 +33,10 @@ type nvm struct {
 	creds    map[credKey][]byte
 	identity *ecdsa.PrivateKey
 	firmware FirmwareImage
+	// modemRevision is the modem firmware programmed into the board ("" = the profile's own).
+	modemRevision string
+	// brokenStorage: the credential store hangs every write (modemfw.go).
+	brokenStorage bool
 }
 
 // FirmwareImage is what the application flash holds: a personality and, when it came from a
@@ -48,6 +52,9 @@ type nvmFile struct {
 	Credentials []storedCred  `json:"credentials"`
 	IdentityKey []byte        `json:"identity_key_pkcs8"`
 	Firmware    FirmwareImage `json:"firmware"`
+	// ModemFirmware and BrokenStorage: see modemfw.go.
+	ModemFirmware string `json:"modem_firmware,omitempty"`
+	BrokenStorage bool   `json:"broken_storage,omitempty"`
 }
 
 type storedCred struct {
@@ -107,6 +114,7 @@ func (n *nvm) decode(data []byte) error {
 	if f.Firmware.Personality != "" {
 		n.firmware = f.Firmware
 	}
+	n.modemRevision, n.brokenStorage = f.ModemFirmware, f.BrokenStorage
 	return nil
 }
 
@@ -120,7 +128,7 @@ func (n *nvm) save() error {
 	if err != nil {
 		return fmt.Errorf("sim: state: %w", err)
 	}
-	f := nvmFile{Version: nvmVersion, IdentityKey: der, Firmware: n.firmware}
+	f := nvmFile{Version: nvmVersion, IdentityKey: der, Firmware: n.firmware, ModemFirmware: n.modemRevision, BrokenStorage: n.brokenStorage}
 	for _, k := range n.keys() {
 		f.Credentials = append(f.Credentials, storedCred{credKey: k, Content: n.creds[k]})
 	}

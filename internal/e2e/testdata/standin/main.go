@@ -41,6 +41,9 @@ func run(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR: lost connection to the debug probe (injected by NRFSIM_STANDIN_FAIL)\n")
 		return 1
 	}
+	if code, ok := version(name, args, stdout); ok {
+		return code
+	}
 	switch name {
 	case "nrfjprog":
 		return t.nrfjprog(args)

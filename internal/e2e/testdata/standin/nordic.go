@@ -79,6 +79,9 @@ func (t *tool) nrfjprog(args []string) int {
 			return fail(jprogInvalidArgument, "Argument %q is not recognized. Type nrfjprog --help for the list of valid arguments.", a)
 		}
 	}
+	if hex != "" && isModemPackage(hex) && !recover {
+		return t.nrfjprogModem(hex, family, snr, verify, resets)
+	}
 	switch {
 	case family == "":
 		return fail(jprogInsufficientArguments, "The family must be given with -f (e.g. -f NRF91): it cannot be detected for this operation.")
@@ -242,6 +245,9 @@ func (t *tool) nrfutil(args []string) int {
 		}
 		if !fileExists(fw) {
 			return fail("firmware file %s does not exist", fw)
+		}
+		if isModemPackage(fw) {
+			return t.nrfutilModem(sock, fw)
 		}
 		fmt.Fprintf(t.out, "[00:00:00] ######---- 60%% [1/1 %s] Programming\n", snrOf(sock))
 		if err := program(sock, fw, o["verify"] != "VERIFY_NONE"); err != nil {
