@@ -137,3 +137,18 @@ func TestParseNames(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
+
+func TestStripPrompts(t *testing.T) {
+	for in, want := range map[string]string{
+		"mosh:~$ OK":              "OK",
+		"mosh:~$ mosh:~$ ERROR":   "ERROR",
+		"uart:~# +CME ERROR: 513": "+CME ERROR: 513",
+		"OK":                      "OK",
+		`%CMNG: 1,0,"a:~$ b"`:     `%CMNG: 1,0,"a:~$ b"`,
+		"MIIB:~$x":                "MIIB:~$x",
+	} {
+		if got := stripPrompts(in); got != want {
+			t.Errorf("stripPrompts(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

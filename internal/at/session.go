@@ -354,7 +354,9 @@ func (s *Session) collect(ctx context.Context, c Cmd, echo string, start time.Ti
 				s.addURC(line)
 			case isPrompt(line):
 			default:
-				if f, ok := ParseFinal(line); ok {
+				// A shell prompt printed late (after a reset) can sit in front of an answer
+				// on the same line: "mosh:~$ OK".
+				if f, ok := ParseFinal(stripPrompts(line)); ok {
 					resp, err := s.finish(c, lines, f)
 					return true, resp, err
 				}
@@ -428,6 +430,17 @@ func isEcho(line, echo string) bool {
 func isPrompt(line string) bool {
 	s := strings.TrimSpace(line)
 	return strings.HasSuffix(s, ":~$") || strings.HasSuffix(s, ":~#")
+}
+
+// stripPrompts removes the shell prompts ("mosh:~$ ", "uart:~# ") at the start of a line.
+func stripPrompts(line string) string {
+	for {
+		i := strings.Index(line, ":~")
+		if i < 0 || i+4 > len(line) || (line[i+2] != '$' && line[i+2] != '#') || line[i+3] != ' ' || strings.ContainsAny(line[:i], " \t\"") {
+			return line
+		}
+		line = strings.TrimLeft(line[i+3:], " ")
+	}
 }
 
 // feedIdle takes bytes that belong to no command: notifications are kept, the rest dropped.
