@@ -119,6 +119,8 @@ type Report struct {
 	Generated int             `json:"keys_generated"`
 	Identity  *IdentityReport `json:"identity,omitempty"`
 	DryRun    bool            `json:"dry_run,omitempty"`
+
+	identityWrites int // the identity's certificate writes, counted into Writes
 }
 
 // Worst is the worst outcome in the report (kept when empty).
@@ -172,7 +174,7 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 // changed it and the modem now holds it (also when the write's own answer was lost and the
 // re-plan found it in place), as deleted when it is proven gone.
 func (rep *Report) count() {
-	rep.Writes, rep.Deletes = 0, 0
+	rep.Writes, rep.Deletes = rep.identityWrites, 0
 	for _, res := range rep.Results {
 		switch {
 		case res.Outcome == OutcomeDeleted:
