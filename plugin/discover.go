@@ -95,20 +95,27 @@ func Discover(cfg DiscoverConfig) ([]Found, error) {
 	seen := map[string]bool{}
 	for _, d := range dirs {
 		abs, err := filepath.Abs(d.path)
-		if err != nil || seen[abs] {
+		if err != nil {
 			continue
 		}
-		seen[abs] = true
-		entries, err := os.ReadDir(abs)
+		key := abs // one directory under two names (/bin and /usr/bin) is read once
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			key = real
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		names, err := dirNames(abs)
 		if err != nil {
 			continue // a missing or unreadable PATH entry is normal
 		}
-		for _, e := range entries {
-			name, ok := transportName(e.Name())
+		for _, file := range names {
+			name, ok := transportName(file)
 			if !ok {
 				continue
 			}
-			path := filepath.Join(abs, e.Name())
+			path := filepath.Join(abs, file)
 			if !isExecutable(path) {
 				continue
 			}
@@ -121,6 +128,18 @@ func Discover(cfg DiscoverConfig) ([]Found, error) {
 		out = append(out, *byName[n])
 	}
 	return out, nil
+}
+
+// dirNames lists a directory's names, unsorted: PATH holds directories of thousands of files,
+// of which nrfprov wants the few named nrfprov-transport-*, and names within a directory are
+// unique, so their order decides nothing.
+func dirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // transportName extracts <name> from nrfprov-transport-<name>[.exe].

@@ -9,7 +9,7 @@
 //     executable calls from main;
 //   - for the host: Discover (find nrfprov-transport-<name> executables),
 //     the lock file and checksum pins, and Host, which launches a transport
-//     as a child process (AutoMTLS, SHA-256 checked, killed with the host)
+//     as a child process (mutual TLS, SHA-256 checked, killed with the host)
 //     and returns a Transport whose Conns are byte streams over gRPC.
 //
 // The wire protocol is specified in PROTOCOL.md beside this file.

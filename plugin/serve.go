@@ -54,8 +54,9 @@ func Serve(t Transport, log *logrus.Entry) {
 		VersionedPlugins: map[int]goplugin.PluginSet{
 			ProtocolVersion: {PluginName: &GRPCPlugin{Impl: t, Log: log}},
 		},
-		GRPCServer: goplugin.DefaultGRPCServer,
-		Logger:     NewHCLogger(log),
+		GRPCServer:  goplugin.DefaultGRPCServer,
+		TLSProvider: serverTLS,
+		Logger:      NewHCLogger(log),
 	})
 }
 

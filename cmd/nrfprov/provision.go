@@ -118,6 +118,13 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 
 // provisionBoard provisions (or plans) the one board of the link flags.
 func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provision.Resetter) (*provision.Report, error) {
+	// The transport process starts while the manifest loads and hashes; a manifest whose board
+	// defaults name another transport leaves it unused (Close stops it).
+	host, _, herr := a.host()
+	if herr == nil {
+		defer host.Close()
+		host.Prestart(a.bf.transport)
+	}
 	m, err := a.loadManifest(pf)
 	if err != nil {
 		return nil, err
@@ -132,11 +139,9 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 		reset = commandResetter{argv: argv, sn: a.bf.board, port: a.bf.port, log: a.progress.writer()}
 	}
 	o.Reset = reset
-	host, _, err := a.host()
-	if err != nil {
-		return nil, err
+	if herr != nil {
+		return nil, herr
 	}
-	defer host.Close()
 	o.Host = host
 	rep, err := provision.Run(ctx, m, o)
 	return rep, a.withReprogram(err)

@@ -70,6 +70,9 @@ type Config struct {
 	Dialect    Dialect
 	Terminator Terminator
 	Timing     Timing
+	// Quiet is how long the line must stay quiet before the session starts talking (Sync,
+	// Detect); 0 means 20 ms, which spans two polls of an RTT link.
+	Quiet time.Duration
 	// Trace, when set, sees every byte sent and received, with its time. Commands marked
 	// secret are traced with their quoted content replaced (see Cmd.Secret).
 	Trace func(at time.Time, dir Direction, data []byte)

@@ -13,8 +13,16 @@ const (
 	BannerReady    = "Ready"
 )
 
-// settleQuiet is how long the line must stay quiet before a session starts talking.
+// settleQuiet is how long the line must stay quiet before a session starts talking, unless
+// Config.Quiet says otherwise.
 const settleQuiet = 20 * time.Millisecond
+
+func (s *Session) quiet() time.Duration {
+	if s.cfg.Quiet > 0 {
+		return s.cfg.Quiet
+	}
+	return settleQuiet
+}
 
 // SyncOptions tunes Sync.
 type SyncOptions struct {
@@ -50,7 +58,7 @@ func (s *Session) Sync(ctx context.Context, o SyncOptions) error {
 		}
 	}
 	if !o.NoSettle {
-		if err := s.Settle(ctx, settleQuiet, 2*o.Probe); err != nil {
+		if err := s.Settle(ctx, s.quiet(), 2*o.Probe); err != nil {
 			return fmt.Errorf("at: sync: %w", err)
 		}
 	}
@@ -93,7 +101,7 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 	if probe <= 0 {
 		probe = time.Second
 	}
-	if err := s.Settle(ctx, settleQuiet, 2*probe); err != nil {
+	if err := s.Settle(ctx, s.quiet(), 2*probe); err != nil {
 		return Detected{}, fmt.Errorf("at: detect: %w", err)
 	}
 	s.SetDialect(Raw)
@@ -105,7 +113,7 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		// answer: it is alive, so ask again once it is quiet. Silence ends the detection.
 		var te *TimeoutError
 		if try < bootRetries && errors.As(err, &te) && (len(te.Lines) > 0 || te.Partial != "") {
-			if err := s.Settle(ctx, settleQuiet, 2*probe); err != nil {
+			if err := s.Settle(ctx, s.quiet(), 2*probe); err != nil {
 				return Detected{}, fmt.Errorf("at: detect: %w", err)
 			}
 			s.stale = 0 // the booting board dropped the probe: no answer will come
@@ -135,7 +143,9 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		return err == nil || errors.As(err, &er) || errors.As(err, &ce)
 	}
 	s.SetTerminator(TermCR)
-	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); err == nil {
+		return Detected{Dialect: Raw, Terminator: TermCR}, nil // a clean OK confirms itself
+	} else if answered(err) {
 		return s.confirm(ctx, probe, TermCR)
 	}
 	// No answer to CR: the line waits for an LF, which completes it in LF and CRLF mode alike.
@@ -143,7 +153,9 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 		return Detected{}, err
 	}
 	s.SetTerminator(TermLF)
-	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); answered(err) {
+	if _, err := s.Exec(ctx, Cmd{Text: "AT", Timeout: probe}); err == nil {
+		return Detected{Dialect: Raw, Terminator: TermLF}, nil
+	} else if answered(err) {
 		return s.confirm(ctx, probe, TermLF)
 	}
 	// CR LF completes the AT sent with LF alone.

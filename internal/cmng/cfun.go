@@ -11,8 +11,8 @@ import (
 // CFUNOffline is the functional mode Offline uses (flight mode: credentials can be written).
 const CFUNOffline = 4
 
-// TakeOffline puts the modem in CFUN=4 unless it already is, and returns the mode it was found
-// in. With a journal (Options.Journal) that mode is recorded under the board's IMEI before the
+// TakeOffline puts the modem in CFUN=4 unless it is deactivated already (4, or 0 as it boots),
+// and returns the mode it was found in. With a journal (Options.Journal) that mode is recorded under the board's IMEI before the
 // mode is changed, so that a run that dies or hangs before RestoreCFUN leaves the way back
 // behind. changed reports that AT+CFUN=4 was sent: also when it failed (the modem may have acted
 // on it before it stopped answering), so the caller restores prev then.
@@ -21,7 +21,9 @@ func (c *Store) TakeOffline(ctx context.Context) (prev int, changed bool, err er
 	if err != nil {
 		return 0, false, fmt.Errorf("cmng: offline: %w", err)
 	}
-	if prev == CFUNOffline {
+	if prev == CFUNOffline || prev == 0 {
+		// Deactivated already (offline, or powered off as the modem boots): writes are
+		// allowed, nothing to set or restore.
 		return prev, false, nil
 	}
 	if c.o.Journal != nil {

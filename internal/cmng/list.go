@@ -49,15 +49,17 @@ func ParseList(lines []string) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	markSharedHashes(out)
+	MarkSharedHashes(out)
 	return out, nil
 }
 
-// markSharedHashes marks as placeholders the hashes that user entries of different types share:
+// MarkSharedHashes marks as placeholders the hashes that user entries of different types share:
 // a certificate, a key and a PSK cannot have the same content, so such a value is not a hash of
 // it. The modem's own entries are left out: a user may store the Nordic root CA (type 10) as a
 // root CA (type 0) too, and Nordic's own list fixture shows exactly that (§1.6).
-func markSharedHashes(es []Entry) {
+// ParseList applies it to one listing; a caller that joins several listings (one per sec_tag)
+// applies it again to the whole.
+func MarkSharedHashes(es []Entry) {
 	types := map[string]map[Type]bool{}
 	for _, e := range es {
 		if e.ModemOwned || e.Hash != HashReal {

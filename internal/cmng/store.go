@@ -185,17 +185,8 @@ func (c *Store) Preflight(tag uint64, typ Type, content []byte) error {
 // content is sent marked secret: traces and errors show its SHA-256 only.
 func (c *Store) Write(ctx context.Context, tag uint32, typ Type, content []byte) (Entry, error) {
 	op := "write " + tagType(tag, typ)
-	if err := c.Preflight(uint64(tag), typ, content); err != nil {
-		return Entry{}, err
-	}
-	d := c.s.Config().Dialect
-	want := SHA256Hex(Stored(content, d))
-	cmd := at.Cmd{Text: WriteCommand(uint64(tag), typ, content), Writes: true}
-	if typ.Secret() {
-		cmd.Secret = true
-		cmd.Redacted = fmt.Sprintf("AT%%CMNG=0,%d,%d,<sha256:%s>", tag, int(typ), want)
-	}
-	if _, err := c.exec(ctx, op, opWrite, typ, cmd); err != nil {
+	want, err := c.put(ctx, op, tag, typ, content)
+	if err != nil {
 		return Entry{}, err
 	}
 	e, err := c.Get(ctx, tag, typ)
@@ -214,6 +205,30 @@ func (c *Store) Write(ctx context.Context, tag uint32, typ Type, content []byte)
 			Reason: "the modem holds different content than was sent"}
 	}
 	return *e, nil
+}
+
+// Put writes a credential (AT%CMNG=0) after Preflight and does not list it: the caller proves
+// the write by a later listing (a provisioning run lists once after all of its writes).
+func (c *Store) Put(ctx context.Context, tag uint32, typ Type, content []byte) error {
+	_, err := c.put(ctx, "write "+tagType(tag, typ), tag, typ, content)
+	return err
+}
+
+// put sends the write and returns the SHA-256 the modem should list for it.
+func (c *Store) put(ctx context.Context, op string, tag uint32, typ Type, content []byte) (string, error) {
+	if err := c.Preflight(uint64(tag), typ, content); err != nil {
+		return "", err
+	}
+	want := SHA256Hex(Stored(content, c.s.Config().Dialect))
+	cmd := at.Cmd{Text: WriteCommand(uint64(tag), typ, content), Writes: true}
+	if typ.Secret() {
+		cmd.Secret = true
+		cmd.Redacted = fmt.Sprintf("AT%%CMNG=0,%d,%d,<sha256:%s>", tag, int(typ), want)
+	}
+	if _, err := c.exec(ctx, op, opWrite, typ, cmd); err != nil {
+		return "", err
+	}
+	return want, nil
 }
 
 // Delete deletes a credential (AT%CMNG=3).

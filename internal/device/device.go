@@ -136,7 +136,7 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if timing.Baud == 0 {
 		timing.Baud = o.Baud
 	}
-	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress}
+	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress, Quiet: quietFor(o.Transport, timing.Baud)}
 	if term != nil {
 		cfg.Terminator = *term
 	}
@@ -199,6 +199,16 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 // latency (--modem-latency), so that a slow modem is not taken for no AT host.
 func (d *Device) probe() time.Duration {
 	return d.Session.Config().Timing.Deadline(len("at AT\r\n"), len("\r\nERROR\r\n"), false)
+}
+
+// quietFor is how long a line must stay quiet before nrfprov talks: on a UART, 20 byte times
+// and at least 5 ms (a talking board's bytes, even through a USB bridge's 1 ms frames, come far
+// closer together); on other links the session's default, which spans two RTT polls.
+func quietFor(transport string, baud int) time.Duration {
+	if transport != "serial" || baud <= 0 {
+		return 0
+	}
+	return max(5*time.Millisecond, time.Duration(20*10*int64(time.Second)/int64(baud)))
 }
 
 func parseLink(o Options) (*at.Terminator, *at.Dialect, error) {

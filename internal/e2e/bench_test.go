@@ -18,7 +18,7 @@ import (
 // same exchange twice in the same run, interleaved: in-process (the serial
 // transport called directly, the floor) and through the plugin (the same
 // transport in an `nrfprov plugin serve serial` child process, over gRPC with
-// AutoMTLS). The board side is a PTY master that the benchmark drives itself
+// mutual TLS). The board side is a PTY master that the benchmark drives itself
 // and that answers at once, so the numbers isolate the transport: no UART
 // pacing, no modem latency.
 //

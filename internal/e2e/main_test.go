@@ -36,7 +36,7 @@ var (
 
 func TestMain(m *testing.M) {
 	if port := os.Getenv(floorPortEnv); port != "" {
-		os.Exit(floorFirstByte(port))
+		os.Exit(floorProcess(port))
 	}
 	os.Exit(run(m))
 }

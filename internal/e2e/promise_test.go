@@ -294,19 +294,15 @@ func TestFailedProvisionStillReports(t *testing.T) {
 	}
 	path, files := credSet(t, 1505, "lf", "")
 	rep := provisionJSON(t, 5, "--port", b.VCOM0(), "--modem-latency", "300ms", "provision", "-m", path)
-	if len(rep.Results) != 3 || rep.Writes != 1 {
+	// Writes are proven by one list after the last of them, which the hang prevented: the CA
+	// the modem took is reported as answered OK and not proven, nothing is claimed.
+	if len(rep.Results) != 3 || rep.Writes != 0 {
 		t.Fatalf("report of the failed run: %+v", rep)
 	}
 	for _, res := range rep.Results {
-		switch res.Type {
-		case 0:
-			if res.Outcome != "verified" || res.Proof != "sha256" || res.SHA256 != sha(files["ca.pem"]) {
-				t.Errorf("the CA written before the hang: %+v", res)
-			}
-		default:
-			if res.Outcome != "failed" {
-				t.Errorf("type %d, never written: %+v", res.Type, res)
-			}
+		want := map[int]string{0: "written (the modem answered OK), not proven", 1: "not written", 2: "not written"}[res.Type]
+		if res.Outcome != "failed" || !strings.Contains(res.Detail, want) || res.SHA256 != sha(files[map[int]string{0: "ca.pem", 1: "client.pem", 2: "key.pem"}[res.Type]]) {
+			t.Errorf("type %d: %+v, want failed: %q", res.Type, res, want)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type provisionReport struct {
 		Outcome string `json:"outcome"`
 		Proof   string `json:"proof"`
 		SHA256  string `json:"sha256"`
+		Detail  string `json:"detail"`
 	} `json:"results"`
 	Writes     int `json:"writes"`
 	Deletes    int `json:"deletes"`

@@ -1,54 +1,26 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
-	"go.bug.st/serial"
 )
 
-// floorPortEnv makes the test binary, started again, do the least a host tool can do before
-// its first byte reaches a board: start, open the port, write.
-const floorPortEnv = "NRFPROV_E2E_FLOOR_PORT"
-
-func floorFirstByte(port string) int {
-	p, err := serial.Open(port, &serial.Mode{BaudRate: 115200})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer p.Close()
-	if _, err := p.Write([]byte("AT\r")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
-
 // BenchmarkStartToFirstByte: from starting `nrfprov list` to its first byte on the wire (a real
-// pseudo-terminal), against the floor measured in the same run: a Go process (this test binary,
-// started again) that only opens the port and writes. nrfprov's extra time is starting its
-// transport plugin process, the plugin handshake, and letting the line settle before probing.
+// pseudo-terminal), against the bare floor process measured in the same run (floorProcess: a Go
+// process, this test binary started again, that opens the port and sends AT). nrfprov's extra
+// time is starting its transport plugin process, the plugin handshake, and letting the line
+// settle before probing.
 //
-//	ratio  nrfprov's start-to-first-byte / the floor's
+//	ratio  nrfprov's start-to-first-byte / the floor's (target <= 2)
 //
 //	go test -run '^$' -bench StartToFirstByte -benchtime 10x ./internal/e2e/
 func BenchmarkStartToFirstByte(b *testing.B) {
-	self, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
 	var tool, floor time.Duration
 	for i := 0; i < b.N; i++ {
-		floor += firstByte(b, func(port string) *exec.Cmd {
-			c := exec.Command(self)
-			c.Env = append(os.Environ(), floorPortEnv+"="+port)
-			return c
-		})
+		floor += firstByte(b, func(port string) *exec.Cmd { return floorCmd(b, port) })
 		tool += firstByte(b, func(port string) *exec.Cmd {
 			return exec.Command(nrfprovBin, "--port", port, "--modem-latency", "100ms", "list")
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
@@ -156,7 +157,7 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 	if o.BootTimeout <= 0 {
 		o.BootTimeout = 10 * time.Second
 	}
-	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]cmng.Entry{}, deleted: map[Key]bool{},
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]bool{}, deleted: map[Key]bool{},
 		refused: map[Key]error{}}
 	err := r.run(ctx)
 	if err == nil && len(r.refused) > 0 {
@@ -199,7 +200,7 @@ func (r *runner) partialResults(cause error) {
 		res := Result{SecTag: it.SecTag, Type: it.Type, TypeName: it.TypeName, Action: it.Action, SHA256: it.WantSHA256,
 			Outcome: OutcomeFailed, Proof: ProofNone}
 		l, observed := latest[k]
-		e, wrote := r.wrote[k]
+		wrote := r.wrote[k]
 		switch {
 		case it.Action == ActionDelete && r.deleted[k]:
 			res.Detail = "deleted (the modem answered OK), not proven: " + why
@@ -211,10 +212,8 @@ func (r *runner) partialResults(cause error) {
 			if l.HaveHash == cmng.HashReal && r.fw.RealHashes() {
 				res.Proof = ProofSHA256
 			}
-		case wrote && e.Hash == cmng.HashReal && r.fw.RealHashes() && e.SHA256 == it.WantSHA256:
-			res.Outcome, res.Proof = OutcomeVerified, ProofSHA256
 		case wrote:
-			res.Outcome, res.Detail = OutcomeUnverifiable, "written; this firmware's hash cannot prove it, and "+why
+			res.Detail = "written (the modem answered OK), not proven: " + why
 		default:
 			res.Detail = "not written: " + why
 		}
@@ -232,11 +231,11 @@ type runner struct {
 	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
 	offline  bool // the modem is in CFUN=4 now
 
-	refused    map[Key]error      // credentials the modem firmware is known to hang on: never sent
-	refusedErr error              // the same, with their manifest lines
-	lastPlan   Plan               // the latest plan, made from the latest observation
-	wrote      map[Key]cmng.Entry // writes the modem answered OK, as listed after them
-	deleted    map[Key]bool       // deletes the modem answered OK (or had nothing to delete)
+	refused    map[Key]error // credentials the modem firmware is known to hang on: never sent
+	refusedErr error         // the same, with their manifest lines
+	lastPlan   Plan          // the latest plan, made from the latest observation
+	wrote      map[Key]bool  // writes the modem answered OK (verify proves them)
+	deleted    map[Key]bool  // deletes the modem answered OK (or had nothing to delete)
 }
 
 func (r *runner) emit(e Event) {
@@ -291,12 +290,15 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}()
 
+	// Observe, plan and apply until an observation needs no change or follows the changes: that
+	// listing (one per sec_tag) is the proof verify reads, so a hang while proving recovers
+	// like any other.
 	var last Actual
-	changed := false
-	for attempt := 0; ; attempt++ {
-		plan, actual, err := r.observeAndPlan(ctx)
-		if err == nil && attempt == 0 {
-			r.rep.Plan = plan
+	applied, planned, resets := false, false, 0
+	for {
+		plan, actual, err := r.observeAndPlan(ctx, applied)
+		if err == nil && !planned {
+			r.rep.Plan, planned = plan, true
 		}
 		if err == nil {
 			r.lastPlan = plan
@@ -306,38 +308,36 @@ func (r *runner) run(ctx context.Context) (err error) {
 			if r.o.DryRun {
 				return nil
 			}
-			if plan.Changes() > 0 {
-				changed = true
-				if err = r.goOffline(ctx); err == nil {
-					err = r.apply(ctx, plan)
-				}
+			if applied || plan.Changes() == 0 {
+				break
 			}
-		}
-		if err == nil {
-			break
+			if err = r.goOffline(ctx); err == nil {
+				err = r.apply(ctx, plan)
+			}
+			if err == nil {
+				applied = true
+				continue
+			}
 		}
 		if !hung(err) {
 			return err
 		}
-		if attempt >= r.o.MaxRecoveries {
-			if attempt > 0 && !r.o.DryRun {
+		if resets >= r.o.MaxRecoveries {
+			if resets > 0 && !r.o.DryRun {
 				// It hung again after a reset: is it this credential, or the storage itself?
 				if perr := r.probeStorage(ctx, err); perr != nil {
 					return perr
 				}
 			}
-			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, attempt, err)
+			return fmt.Errorf("%w (%d resets): %w", ErrGaveUp, resets, err)
 		}
 		if rerr := r.recover(ctx, err); rerr != nil {
 			return rerr
 		}
-		changed = true
+		resets++
+		applied = false // what the reset left is observed and planned again
 	}
-	if !changed {
-		// Nothing was written, deleted or reset: the observation is the verification.
-		return r.verify(ctx, &last)
-	}
-	return r.verify(ctx, nil)
+	return r.verify(&last, !applied)
 }
 
 // preflight checks every credential against the link as detected (its dialect, terminator and
@@ -474,10 +474,14 @@ func (r *runner) recover(ctx context.Context, cause error) error {
 }
 
 // observeAndPlan lists the modem, reads back what only a read-back can prove, and plans.
-func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
+func (r *runner) observeAndPlan(ctx context.Context, proving bool) (Plan, Actual, error) {
 	d := r.dev
-	r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
-	entries, err := d.Store.List(ctx)
+	if proving {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
+	} else {
+		r.emit(Event{Kind: EventObserve, Message: "listing the modem's credentials"})
+	}
+	entries, err := r.list(ctx)
 	if err != nil {
 		return Plan{}, Actual{}, err
 	}
@@ -514,11 +518,57 @@ func (r *runner) observeAndPlan(ctx context.Context) (Plan, Actual, error) {
 	if plan.Identity != nil {
 		size++
 	}
-	r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
+	if !proving {
+		r.emit(Event{Kind: EventPlan, Message: fmt.Sprintf("%d of %d to change", plan.Changes(), size)})
+	}
 	return plan, actual, nil
 }
 
-// apply carries the plan out one command at a time; each write is checked by listing its entry.
+// listTagsMax is how many sec_tags a run lists one by one (AT%CMNG=1,<tag>); a manifest with more
+// lists the whole modem once.
+const listTagsMax = 4
+
+// list lists what the plan needs: the manifest's, the pruned and the identity's sec_tags only, so the modem's own
+// entries and other tags do not cross the wire, or everything when there are many tags.
+func (r *runner) list(ctx context.Context) ([]cmng.Entry, error) {
+	var tags []uint32
+	seen := map[uint32]bool{}
+	for _, c := range r.m.Credentials {
+		if !seen[c.SecTag] {
+			seen[c.SecTag] = true
+			tags = append(tags, c.SecTag)
+		}
+	}
+	more := r.m.Prune
+	if r.m.Identity != nil {
+		more = append(slices.Clone(more), r.m.Identity.SecTag)
+	}
+	for _, t := range more {
+		if !seen[t] {
+			seen[t] = true
+			tags = append(tags, t)
+		}
+	}
+	if len(tags) > listTagsMax {
+		return r.dev.Store.List(ctx)
+	}
+	var all []cmng.Entry
+	for _, t := range tags {
+		es, err := r.dev.Store.ListTag(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.SecTag == t { // only what was asked for, whatever the modem adds
+				all = append(all, e)
+			}
+		}
+	}
+	cmng.MarkSharedHashes(all) // as one listing of them all would have
+	return all, nil
+}
+
+// apply carries the plan out one command at a time; verify then proves every write by listing.
 func (r *runner) apply(ctx context.Context, plan Plan) error {
 	total, done := plan.Changes(), 0
 	for i := range plan.Items {
@@ -539,17 +589,12 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 			}
 			r.deleted[it.Key()] = true
 		default:
-			e, err := r.dev.Store.Write(ctx, it.SecTag, it.Type, it.content)
-			var ve *cmng.VerifyError
-			if err != nil && !errors.As(err, &ve) {
+			// Not listed one by one: verify lists once after every change and proves each
+			// credential by its SHA-256 (or read-back); a mismatch is reported there as failed.
+			if err := r.dev.Store.Put(ctx, it.SecTag, it.Type, it.content); err != nil {
 				return err
 			}
-			// A hash mismatch is not retried here: verify reports it as failed.
-			if err == nil {
-				r.wrote[it.Key()] = e
-			} else {
-				delete(r.wrote, it.Key())
-			}
+			r.wrote[it.Key()] = true // answered OK; proven (or not) by verify
 		}
 		done++
 	}
@@ -564,20 +609,15 @@ func isNotFound(err error) bool {
 	return errors.As(err, &me) && me.Code == 513
 }
 
-// verify proves each credential, or says it cannot. After changes it lists (and reads back)
-// again; when nothing changed, seen is the observation the plan was made from.
-func (r *runner) verify(ctx context.Context, seen *Actual) error {
+// verify proves each credential from seen, or says it cannot: the observation made after the
+// changes (or, when nothing changed, the one the plan was made from). announce emits the
+// verify event, which the observation after changes has emitted already.
+func (r *runner) verify(seen *Actual, announce bool) error {
 	d := r.dev
-	r.emit(Event{Kind: EventVerify, Message: "verifying"})
-	var entries []cmng.Entry
-	if seen != nil {
-		entries = seen.Entries
-	} else {
-		var err error
-		if entries, err = d.Store.List(ctx); err != nil {
-			return err
-		}
+	if announce {
+		r.emit(Event{Kind: EventVerify, Message: "verifying"})
 	}
+	entries := seen.Entries
 	fw := r.fw
 	listed := map[Key]cmng.Entry{}
 	for _, e := range entries {
@@ -607,7 +647,7 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 				res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "the modem lists SHA-256 "+e.SHA256
 			}
 		case c.Type.Readable():
-			content, err := r.readBack(ctx, seen, k)
+			content, err := readBack(seen, k)
 			switch {
 			case err == nil && string(content) == string(stored):
 				res.Outcome, res.Proof = outcome(wrote, OutcomeVerified), ProofReadBack
@@ -639,17 +679,12 @@ func (r *runner) verify(ctx context.Context, seen *Actual) error {
 	return nil
 }
 
-// readBack returns the credential's content: from the observation when there is one (a
-// truncated read there left no entry), else read now.
-func (r *runner) readBack(ctx context.Context, seen *Actual, k Key) ([]byte, error) {
-	if seen != nil {
-		if c, ok := seen.ReadBack[k]; ok {
-			return c, nil
-		}
-		return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
+// readBack returns the credential's content as observed (a truncated read there left no entry).
+func readBack(seen *Actual, k Key) ([]byte, error) {
+	if c, ok := seen.ReadBack[k]; ok {
+		return c, nil
 	}
-	_, content, err := r.dev.Store.Read(ctx, k.SecTag, k.Type)
-	return content, err
+	return nil, &cmng.TruncatedError{Op: fmt.Sprintf("read sec_tag %d type %s", k.SecTag, k.Type), Reason: "cut short when observed"}
 }
 
 // outcome is kept for credentials that were not written, else the proven outcome.
