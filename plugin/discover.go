@@ -159,7 +159,12 @@ func isExecutable(path string) bool {
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	return runtime.GOOS == "windows" || st.Mode().Perm()&0o111 != 0
+	if runtime.GOOS == "windows" {
+		// Windows runs only what its name says is a program: a nrfprov-transport-tcp copied
+		// from a Linux archive beside nrfprov-transport-tcp.exe is not a transport.
+		return strings.EqualFold(filepath.Ext(path), ".exe")
+	}
+	return st.Mode().Perm()&0o111 != 0
 }
 
 // Lookup returns the transport called name, or an error matching

@@ -143,7 +143,9 @@ func (h *Host) start(ctx context.Context, name string) (*Client, error) {
 		return nil, err
 	}
 	cmd.Env = append(os.Environ(), EnvLogLevel+"="+h.cfg.Log.Logger.GetLevel().String(), mtls.env)
-	dieWithParent(cmd)
+	if err := dieWithParent(cmd); err != nil {
+		log.WithError(err).Warn("the plugin may outlive nrfprov if nrfprov is killed")
+	}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{

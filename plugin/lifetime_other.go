@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package plugin
 
@@ -6,4 +6,4 @@ import "os/exec"
 
 // dieWithParent has no equivalent of Linux's Pdeathsig here: plugins are
 // killed by Host.Close and by go-plugin's CleanupClients on a normal exit.
-func dieWithParent(*exec.Cmd) {}
+func dieWithParent(*exec.Cmd) error { return nil }

@@ -54,8 +54,23 @@ var knownModels = map[string]string{
 	"1366:1059": "nRF9161/nRF9151 DK",
 }
 
+// modelOf names a port's board: a known nRF91 DK by its USB IDs, or a J-Link known by its
+// macOS device name only (no product ID to tell the kit).
+func modelOf(p PortInfo) string {
+	if m, ok := knownModels[strings.ToLower(p.VID)+":"+strings.ToLower(p.PID)]; ok {
+		return m
+	}
+	if p.PID == "" && p.Product == macJLinkModel {
+		return macJLinkModel
+	}
+	return ""
+}
+
 // ListPorts lists the USB serial ports of this machine. On Linux it reads
-// sysfs (it does not open any port); elsewhere it asks go.bug.st/serial.
+// sysfs (it does not open any port); on Windows, and on macOS built with cgo,
+// it asks go.bug.st/serial; on macOS built without cgo (the release
+// binaries) it lists /dev/cu.* and reads J-Link serial numbers from the
+// device names (see macPorts).
 func ListPorts() ([]PortInfo, error) {
 	ports, err := listPorts()
 	if err != nil {
@@ -80,17 +95,17 @@ func Boards(ports []PortInfo) []Board {
 			i = len(boards)
 			idx[k] = i
 			boards = append(boards, Board{SerialNumber: p.SerialNumber, VID: k.vid, PID: k.pid,
-				Model: knownModels[k.vid+":"+k.pid]})
+				Model: modelOf(p)})
 		}
 		boards[i].Ports = append(boards[i].Ports, p)
 	}
 	for i := range boards {
 		slices.SortFunc(boards[i].Ports, func(a, b PortInfo) int {
-			return cmp.Or(cmp.Compare(a.Interface, b.Interface), cmp.Compare(a.Path, b.Path))
+			return cmp.Or(cmp.Compare(a.Interface, b.Interface), comparePaths(a.Path, b.Path))
 		})
 	}
 	slices.SortFunc(boards, func(a, b Board) int {
-		return cmp.Or(cmp.Compare(a.SerialNumber, b.SerialNumber), cmp.Compare(a.VCOM0(), b.VCOM0()))
+		return cmp.Or(cmp.Compare(a.SerialNumber, b.SerialNumber), comparePaths(a.VCOM0(), b.VCOM0()))
 	})
 	return boards
 }

@@ -48,7 +48,7 @@ func TestTranslate(t *testing.T) {
 			t.Errorf("translate(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
-	for _, gone := range []error{syscall.EIO, syscall.ENXIO, syscall.ENODEV} {
+	for _, gone := range goneErrnos {
 		if got := translateRead(gone); !errors.Is(got, ErrDisconnected) {
 			t.Errorf("translateRead(%v) = %v, want ErrDisconnected", gone, got)
 		}

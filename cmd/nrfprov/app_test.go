@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +81,9 @@ func TestVersion(t *testing.T) {
 func TestLockWritesPinsAndHints(t *testing.T) {
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "nrfprov-transport-echo")
+	if runtime.GOOS == "windows" {
+		exe += ".exe" // Windows runs only .exe files
+	}
 	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}

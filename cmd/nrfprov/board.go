@@ -65,7 +65,7 @@ func (a *app) deviceOptions() device.Options {
 		Transport:        a.bf.transport,
 		Port:             a.bf.port,
 		Board:            a.bf.board,
-		Baud:             a.bf.baud,
+		Baud:             a.linkBaud(),
 		BaudExplicit:     a.bf.baudSet || a.flagSet("baud"),
 		RTSCTS:           a.bf.rtscts,
 		TransportOptions: a.bf.transportOpts,

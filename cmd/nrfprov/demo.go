@@ -20,30 +20,34 @@ import (
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/provision"
 	"github.com/nrfprov/nrfprov/internal/sim"
-	"github.com/nrfprov/nrfprov/serialio"
 )
 
 func (a *app) newDemoCmd() *cobra.Command {
-	return &cobra.Command{
+	var socket bool
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Provision a virtual board left broken by an earlier tool, then run again to show nothing is rewritten",
 		Long: `Start a virtual nRF9160 DK (nrfsim, in this process, on a real pseudo-terminal) in the state of the
-field report behind nrfprov: a root CA listed but holding only part of its bytes, and a key
+field report behind nrfprov (on Windows and macOS the board's UART is a loopback TCP port
+reached through the tcp transport instead): a root CA listed but holding only part of its bytes, and a key
 write that hung with the AT host stuck inside quotes. Then provision it from a manifest of
 throwaway test credentials (generated now, not secret), with progress, recovery through the
 board's debugger (reset), and verification; then provision again, which writes nothing.`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd.Context(), demoUsesSocket(socket)) },
 	}
+	cmd.Flags().BoolVar(&socket, "socket", false, "give the board a loopback TCP port instead of a pseudo-terminal (the Windows and macOS way)")
+	_ = cmd.Flags().MarkHidden("socket")
+	return cmd
 }
 
-func (a *app) demo(ctx context.Context) error {
+func (a *app) demo(ctx context.Context, socket bool) error {
 	dir, err := os.MkdirTemp("", "nrfprov-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	board, err := sim.StartBoard(ctx, sim.BoardConfig{RunDir: filepath.Join(dir, "run"), Log: a.log})
+	board, err := sim.StartBoard(ctx, sim.BoardConfig{RunDir: filepath.Join(dir, "run"), Log: a.log, Listen: demoListen(socket), ReadyDelay: demoReadyDelay(socket)})
 	if err != nil {
 		return err
 	}
@@ -55,13 +59,19 @@ func (a *app) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.notef("demo: virtual nRF9160 DK %s on %s", board.SerialNumber(), board.VCOM0())
+	transport, port := demoLink(board)
+	a.notef("demo: virtual nRF9160 DK %s on %s", board.SerialNumber(), port)
 	if err := breakLikeTheFieldReport(ctx, board, creds.ca); err != nil {
 		return fmt.Errorf("demo: preparing the broken board: %w", err)
 	}
 	a.notef("demo: the board is broken like the field report: a partial root CA is listed, and a key write hung (its AT host is stuck inside quotes)")
 
-	a.bf.port = board.VCOM0()
+	a.bf.transport, a.bf.port = transport, port
+	if transport == "tcp" {
+		if err := a.pinDemoTransport(); err != nil {
+			return err
+		}
+	}
 	reset := provision.ResetFunc(func(ctx context.Context) error { return board.Reset(ctx) })
 	pf := provisionFlags{manifest: creds.manifest, maxRecoveries: 2}
 	a.notef("\ndemo: nrfprov provision -m %s", filepath.Base(creds.manifest))
@@ -150,7 +160,7 @@ func breakLikeTheFieldReport(ctx context.Context, b *sim.Board, caPath string) e
 	if err != nil {
 		return err
 	}
-	p, err := serialio.Open(b.VCOM0(), serialio.Config{})
+	p, err := openDemoLink(b)
 	if err != nil {
 		return err
 	}

@@ -204,6 +204,7 @@ func (r generateResult) text(w io.Writer) {
 
 type versionResult struct {
 	Version  string `json:"version"`
+	Commit   string `json:"commit"`
 	Protocol int    `json:"transport_protocol"`
 	Go       string `json:"go"`
 	OS       string `json:"os"`
@@ -211,5 +212,5 @@ type versionResult struct {
 }
 
 func (r versionResult) text(w io.Writer) {
-	fmt.Fprintf(w, "nrfprov %s (transport protocol %d, %s %s/%s)\n", r.Version, r.Protocol, r.Go, r.OS, r.Arch)
+	fmt.Fprintf(w, "nrfprov %s (commit %s, transport protocol %d, %s %s/%s)\n", r.Version, r.Commit, r.Protocol, r.Go, r.OS, r.Arch)
 }

@@ -82,7 +82,7 @@ func TestTextRenderersGolden(t *testing.T) {
 			{Name: "tcp", Path: "/usr/local/bin/nrfprov-transport-tcp", Status: "not-locked", Shadowed: []string{"/usr/bin/nrfprov-transport-tcp"}},
 		}},
 		"transports-lock": lockResult{LockFile: "/home/u/.config/nrfprov/transports.lock", Pinned: []pinnedTransport{{Name: "tcp", SHA256: hashA, Path: "/usr/local/bin/nrfprov-transport-tcp"}}},
-		"version":         versionResult{Version: "v1.2.3", Protocol: 1, Go: "go1.26.8", OS: "linux", Arch: "arm64"},
+		"version":         versionResult{Version: "v1.2.3", Commit: "0123abc", Protocol: 1, Go: "go1.26.8", OS: "linux", Arch: "arm64"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -35,7 +35,8 @@ func (c commandResetter) Reset(ctx context.Context) error {
 }
 
 // splitCommand splits a command line into arguments: spaces separate, single and double quotes
-// group, a backslash outside single quotes keeps the next character. No shell is involved.
+// group, a backslash outside single quotes keeps the next character (not on Windows, where it
+// separates folders: see backslashEscapes). No shell is involved.
 func splitCommand(s string) ([]string, error) {
 	var args []string
 	var cur strings.Builder
@@ -51,7 +52,7 @@ func splitCommand(s string) ([]string, error) {
 			} else {
 				cur.WriteRune(c)
 			}
-		case c == '\\' && i+1 < len(rs):
+		case c == '\\' && backslashEscapes && i+1 < len(rs):
 			i++
 			cur.WriteRune(rs[i])
 			inArg = true

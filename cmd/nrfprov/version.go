@@ -14,7 +14,7 @@ func (a *app) newVersionCmd() *cobra.Command {
 		Short: "Print the nrfprov version and the transport protocol it speaks",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return a.print("version", versionResult{Version: nrfprovVersion(), Protocol: plugin.ProtocolVersion,
+			return a.print("version", versionResult{Version: nrfprovVersion(), Commit: nrfprovCommit(), Protocol: plugin.ProtocolVersion,
 				Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH})
 		},
 	}

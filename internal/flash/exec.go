@@ -36,7 +36,7 @@ type ExecOptions struct {
 	// Timeout bounds each command (default 5 minutes: a chip erase and program of a full nRF91
 	// image takes well under a minute).
 	Timeout time.Duration
-	// LookPath finds the executables (default exec.LookPath).
+	// LookPath finds the executables (default FindTool).
 	LookPath LookPath
 }
 
@@ -78,7 +78,7 @@ func Exec(ctx context.Context, r *Runner, cmds []Command, o ExecOptions) error {
 		o.Timeout = 5 * time.Minute
 	}
 	if o.LookPath == nil {
-		o.LookPath = exec.LookPath
+		o.LookPath = FindTool
 	}
 	log := o.Log
 	if log == nil {

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -314,7 +313,7 @@ func Lookup(name string) (*Runner, error) {
 	return nil, fmt.Errorf("flash: unknown runner %q (want auto, %s)", name, strings.Join(Names(), ", "))
 }
 
-// LookPath finds executables; exec.LookPath in production.
+// LookPath finds executables; FindTool in production.
 type LookPath func(file string) (string, error)
 
 // Resolve picks the runner: a named one must be installed; "auto" (or "") takes the first
@@ -322,7 +321,7 @@ type LookPath func(file string) (string, error)
 // runner needs no executable but a GDB server address.
 func Resolve(name string, t Target, look LookPath) (*Runner, error) {
 	if look == nil {
-		look = exec.LookPath
+		look = FindTool
 	}
 	if name == "" || name == "auto" {
 		var tried, installs []string
