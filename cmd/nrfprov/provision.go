@@ -129,6 +129,14 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 	if err != nil {
 		return nil, err
 	}
+	if herr == nil && a.secrets.Taken() {
+		// The transport started before the manifest's env: secrets were taken out of the
+		// environment, so it holds them: start it again without them.
+		host.Close()
+		if host, _, herr = a.host(); herr == nil {
+			defer host.Close()
+		}
+	}
 	a.applyBoardDefaults(m.Board)
 	o := a.provisionOptions(pf, m, a.progress)
 	if pf.resetCmd != "" {
