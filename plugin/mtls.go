@@ -60,11 +60,16 @@ func newMTLS() (*mtlsHost, error) {
 }
 
 // serverTLS is the plugin's side: the config for its listener from EnvTLS, or nil when the host
-// passed none (a host using go-plugin's AutoMTLS, which go-plugin then serves).
+// passed none (a host using go-plugin's AutoMTLS, which go-plugin then serves). It takes EnvTLS
+// out of the process environment as it reads it, so nothing the transport starts (a helper
+// tool, a shell) inherits the one-time private key.
 func serverTLS() (*tls.Config, error) {
 	v := os.Getenv(EnvTLS)
 	if v == "" {
 		return nil, nil
+	}
+	if err := os.Unsetenv(EnvTLS); err != nil {
+		return nil, fmt.Errorf("plugin: %s: %w", EnvTLS, err)
 	}
 	parts := strings.Split(v, ".")
 	if len(parts) != 3 {

@@ -3,6 +3,7 @@ package plugin
 import (
 	"crypto/tls"
 	"net"
+	"os"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,23 @@ func TestServerTLSWithoutEnv(t *testing.T) {
 	t.Setenv(EnvTLS, "a.b")
 	if _, err := serverTLS(); err == nil {
 		t.Fatal("a malformed value was accepted")
+	}
+}
+
+// The plugin's one-time private key leaves the environment as it is read: nothing the transport
+// starts inherits it.
+func TestServerTLSTakesTheKeyOutOfTheEnvironment(t *testing.T) {
+	m, err := newMTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverFor(t, m)
+	if _, set := os.LookupEnv(EnvTLS); set {
+		t.Fatalf("%s is still in the plugin's environment after serverTLS", EnvTLS)
+	}
+	for _, kv := range os.Environ() { // what exec.Cmd hands a child by default
+		if strings.HasPrefix(kv, EnvTLS+"=") {
+			t.Fatalf("a child of the plugin would inherit %s", EnvTLS)
+		}
 	}
 }

@@ -19,12 +19,19 @@ func TestBrokenStorageAndModemFirmware(t *testing.T) {
 	const sn = "000960001703"
 	m, _ := credSet(t, 42, "lf", "")
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn})
-	inject(t, b, sim.Fault{Kind: "broken_storage"})
 	env, log := flashEnv(t, b.Config().RunDir)
 	run := func(args ...string) cliResult {
 		t.Helper()
 		return runNrfprovEnv(t, env, "", append([]string{"--board", sn, "--modem-latency", "300ms"}, args...)...)
 	}
+	// The user already holds a PSK identity in the last user sec_tag, the probe's first choice:
+	// the storage check must not cost it (it takes the next free slot below).
+	userID := filepath.Join(t.TempDir(), "identity.txt")
+	os.WriteFile(userID, []byte("users-own-identity"), 0o600)
+	if r := run("write", "2147483647", "4", userID); r.code != 0 {
+		t.Fatalf("writing the user's identity: exit %d\n%s", r.code, r.stderr)
+	}
+	inject(t, b, sim.Fault{Kind: "broken_storage"})
 
 	r := run("provision", "-m", m, "--runner", "nrfjprog", "--max-recoveries", "1")
 	if r.code != 13 {
@@ -32,7 +39,7 @@ func TestBrokenStorageAndModemFirmware(t *testing.T) {
 	}
 	for _, want := range []string{
 		"the modem's credential storage looks broken",
-		`AT%CMNG=0,2147483647,4,"nrfprov"`,
+		`AT%CMNG=0,2147483646,4,"nrfprov"`,
 		"programming the modem firmware (mfw_nrf9160_1.3.5) again",
 		"\n    nrfprov modem-firmware mfw_nrf9160_1.3.5.zip --board " + sn + "\n",
 		"\n    nrfutil device program --firmware mfw_nrf9160_1.3.5.zip --serial-number 960001703\n",
@@ -42,8 +49,8 @@ func TestBrokenStorageAndModemFirmware(t *testing.T) {
 			t.Fatalf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	if st, _ := b.State(ctxT(t)); st.Hung || !st.BrokenStorage || len(st.Credentials) != 0 {
-		t.Fatalf("after the named error: hung=%v broken=%v credentials %v (the board must be left answering, nothing claimed)", st.Hung, st.BrokenStorage, st.Credentials)
+	if st, _ := b.State(ctxT(t)); st.Hung || !st.BrokenStorage || len(st.Credentials) != 1 || st.Credentials[0].SecTag != 2147483647 {
+		t.Fatalf("after the named error: hung=%v broken=%v credentials %+v (the board must be left answering with only the user's identity, nothing claimed)", st.Hung, st.BrokenStorage, st.Credentials)
 	}
 
 	dir := t.TempDir()

@@ -47,7 +47,7 @@ func UpsertOnboarding(path string, row OnboardingRow) (changed bool, err error) 
 		rd := csv.NewReader(bytes.NewReader(data))
 		rd.FieldsPerRecord = -1
 		if rows, err = rd.ReadAll(); err != nil {
-			return false, fmt.Errorf("identity: onboarding file %s is not CSV (%v): move it away or fix it", path, err)
+			return false, fmt.Errorf("identity: onboarding file %s is not CSV: move it away or fix it: %w", path, err)
 		}
 	}
 	want := row.fields()

@@ -57,7 +57,7 @@ func LoadRecord(dir, imei string, tag uint32) (*Record, error) {
 	}
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("identity: record %s is not valid JSON (%v): move it away to make the identity again", path, err)
+		return nil, fmt.Errorf("identity: record %s is not valid JSON: move it away to make the identity again: %w", path, err)
 	}
 	if r.Version != recordVersion {
 		return nil, fmt.Errorf("identity: record %s has version %d, this nrfprov reads %d", path, r.Version, recordVersion)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nrfprov/nrfprov/internal/cmng"
 )
@@ -20,23 +21,42 @@ type StorageBrokenError struct {
 	ModemFirmware string
 	// Cause is the hang of the tiny write.
 	Cause error
+	// Tag is the sec_tag the tiny write went to.
+	Tag uint32
 }
 
 func (e *StorageBrokenError) Error() string {
 	return fmt.Sprintf("%v: a %d-byte write (AT%%CMNG=0,%d,%d,\"%s\") still hangs after a reset (%v); programming the modem firmware (%s) again is what helps",
-		ErrStorageBroken, len(probeContent), probeTag, int(probeType), probeContent, e.Cause, e.ModemFirmware)
+		ErrStorageBroken, len(probeContent), e.Tag, int(probeType), probeContent, e.Cause, e.ModemFirmware)
 }
 
 // Unwrap matches ErrStorageBroken (and not the hang: the remedy is not a reset).
 func (e *StorageBrokenError) Unwrap() error { return ErrStorageBroken }
 
-// The storage probe: a tiny, readable, non-secret credential in the last user sec_tag, deleted
-// again when it was written.
+// The storage probe: a tiny, readable, non-secret credential in a free slot at the top of the
+// user sec_tags (the last one whose PSK identity slot is empty), deleted again when it was
+// written. A slot the user holds is never written: the probe must not cost a credential.
 const (
-	probeTag     uint32    = cmng.MaxUserTag
-	probeType    cmng.Type = cmng.PSKID
-	probeContent           = "nrfprov"
+	probeTag       uint32    = cmng.MaxUserTag
+	probeType      cmng.Type = cmng.PSKID
+	probeContent             = "nrfprov"
+	probeTagsTried           = 4
 )
+
+// freeProbeTag lists the top user sec_tags and returns the first whose probe slot is empty;
+// ok is false when every slot tried is taken (then there is no probe).
+func (r *runner) freeProbeTag(ctx context.Context) (tag uint32, ok bool, err error) {
+	for tag = probeTag; tag > probeTag-probeTagsTried; tag-- {
+		entries, err := r.dev.Store.ListTag(ctx, tag)
+		if err != nil {
+			return 0, false, err
+		}
+		if !slices.ContainsFunc(entries, func(e cmng.Entry) bool { return e.Type == probeType }) {
+			return tag, true, nil
+		}
+	}
+	return 0, false, nil
+}
 
 // probeStorage runs when writes kept hanging after every reset allowed: it resets once more,
 // checks that the modem answers a query (CFUN), and writes one tiny credential. If the query
@@ -55,17 +75,21 @@ func (r *runner) probeStorage(ctx context.Context, cause error) error {
 	if err := r.goOffline(ctx); err != nil {
 		return nil
 	}
-	_, err := r.dev.Store.Write(ctx, probeTag, probeType, []byte(probeContent))
+	tag, ok, err := r.freeProbeTag(ctx)
+	if err != nil || !ok {
+		return nil // no free slot to probe with, or the list did not answer: give up as before
+	}
+	_, err = r.dev.Store.Write(ctx, tag, probeType, []byte(probeContent))
 	switch {
 	case err == nil:
-		if derr := r.dev.Store.Delete(ctx, probeTag, probeType); derr != nil && !isNotFound(derr) {
+		if derr := r.dev.Store.Delete(ctx, tag, probeType); derr != nil && !isNotFound(derr) {
 			return derr
 		}
 		return nil
 	case !hung(err):
 		return nil // the storage answered (even a refusal is an answer)
 	}
-	broken := &StorageBrokenError{ModemFirmware: r.fw.Raw, Cause: err}
+	broken := &StorageBrokenError{ModemFirmware: r.fw.Raw, Cause: err, Tag: tag}
 	if rerr := r.recover(ctx, err); rerr != nil {
 		return errors.Join(broken, rerr)
 	}
