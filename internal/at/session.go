@@ -81,11 +81,15 @@ type Config struct {
 	// called on the goroutine that runs Exec.
 	//
 	// With Progress set a command goes to the link in chunks of ProgressChunk bytes, each
-	// handed over no earlier than the line (Timing.Baud) has carried the ones before, and
-	// reported then: the transport's buffers would otherwise take the whole command at once
-	// and the reports would say nothing of the wire. The wire is the bottleneck either way,
-	// so this costs at most one chunk's wire time.
+	// reported once the link took it. With PaceProgress too, each chunk is handed over no
+	// earlier than the line (Timing.Baud) has carried the ones before: a serial transport's
+	// buffers would otherwise take the whole command at once and the reports would say
+	// nothing of the wire. On a UART the wire is the bottleneck either way, so this costs at
+	// most one chunk's wire time.
 	Progress func(Transfer)
+	// PaceProgress says the link really runs at Timing.Baud (a UART): only then are progress
+	// chunks paced. Other links (RTT, TCP) set their own rate.
+	PaceProgress bool
 }
 
 // ProgressChunk is how many bytes of a command go to the link per write when Config.Progress
@@ -287,8 +291,8 @@ func answered(err error) bool {
 	return err == nil || errors.As(err, &er) || errors.As(err, &cme) || errors.As(err, &cms)
 }
 
-// send writes wire to the link; with Config.Progress set, in chunks paced at the line's speed,
-// with a report after each. A command once begun goes out whole: cancelling ctx ends the
+// send writes wire to the link; with Config.Progress set, in chunks (paced at the line's speed
+// when Config.PaceProgress says the line has one), with a report after each. A command once begun goes out whole: cancelling ctx ends the
 // pacing, not the command (half a command would leave the AT host inside its quotes, swallowing
 // whatever comes next); the caller sees the cancellation while it waits for the answer.
 func (s *Session) send(ctx context.Context, name, wire string) error {
@@ -300,7 +304,7 @@ func (s *Session) send(ctx context.Context, name, wire string) error {
 	var pace *time.Timer
 	hurry := false
 	for done := 0; done < len(wire); {
-		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 && !hurry {
+		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); s.cfg.PaceProgress && done > 0 && wait > 0 && !hurry {
 			if pace == nil {
 				pace = time.NewTimer(wait)
 				defer pace.Stop()

@@ -136,7 +136,8 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if timing.Baud == 0 {
 		timing.Baud = o.Baud
 	}
-	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress, Quiet: quietFor(o.Transport, timing.Baud)}
+	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress, Quiet: quietFor(o.Transport, timing.Baud),
+		PaceProgress: o.Transport == "serial" && timing.Baud > 0}
 	if term != nil {
 		cfg.Terminator = *term
 	}
