@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -113,4 +115,21 @@ func KeyPEM(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// RequireTool finds a Debian tool a test drives (name, from Debian package pkg) and returns its
+// path. Without it the test skips with the apt-get line that installs it, or fails under CI
+// (CI set), whose .ci/run installs it: a missing tool never passes for coverage there.
+func RequireTool(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s not installed (apt-get install --no-install-recommends %s)", name, pkg)
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("CI: %s; .ci/run installs it", msg)
+	}
+	tb.Skip(msg)
+	return ""
 }
