@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/nrfprov/nrfprov/internal/provision"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/plugin/rtttransport"
 	"github.com/nrfprov/nrfprov/plugin/serialtransport"
@@ -71,6 +72,9 @@ type app struct {
 
 	log      *logrus.Entry
 	progress progress // chosen once in setup (printer.go)
+	// secrets reads manifests' env: credentials and takes them out of the environment that
+	// child processes (plugins, runners, --reset-cmd) inherit.
+	secrets provision.SecretEnv
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, cancel context.CancelFunc) *app {

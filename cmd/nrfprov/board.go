@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/journal"
 )
 
 // onBoard opens the one board of the link flags, runs fn, prints its result as command, and
@@ -24,6 +26,10 @@ func onBoard[R result](a *app, ctx context.Context, command string, fn func(d *d
 	}
 	defer d.Close()
 	a.log.WithFields(map[string]any{"port": d.Address, "dialect": d.Detected.Dialect, "term": d.Detected.Terminator}).Debug("board ready")
+	if e := d.Restored; e != nil {
+		a.log.Warnf("an earlier nrfprov run on this board (IMEI %s, since %s) did not restore the modem's functional mode: put CFUN=%d back",
+			e.IMEI, e.Since.Format(time.RFC3339), e.CFUN)
+	}
 	r, err := fn(d)
 	if err != nil {
 		return err
@@ -60,6 +66,7 @@ func (a *app) deviceOptions() device.Options {
 		Port:             a.bf.port,
 		Board:            a.bf.board,
 		Baud:             a.linkBaud(),
+		BaudExplicit:     a.bf.baudSet || a.flagSet("baud"),
 		RTSCTS:           a.bf.rtscts,
 		TransportOptions: a.bf.transportOpts,
 		Terminator:       a.bf.term,
@@ -71,6 +78,11 @@ func (a *app) deviceOptions() device.Options {
 	}
 	if a.bf.traceWire {
 		o.Trace = a.progress.wireTracer()
+	}
+	if dir, err := journal.DefaultDir(); err == nil {
+		o.Journal = journal.Open(dir)
+	} else {
+		a.log.Warnf("%v: the modem's functional mode is not journaled", err)
 	}
 	o.Progress = a.progress.transfers()
 	return o

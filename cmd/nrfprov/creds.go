@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/device"
+	"github.com/nrfprov/nrfprov/internal/provision"
 )
 
 // Verbs on the credentials themselves: list, read, write, delete, deleteall.
@@ -71,8 +74,8 @@ func (a *app) newWriteCmd() *cobra.Command {
 		Long: `Write a credential from FILE (- reads stdin) into the modem and verify it by SHA-256.
 
 The bytes are sent exactly as they are in the file (line endings included) and the SHA-256 is
-computed over them; through the shell dialect line breaks arrive as CR LF, and that is what is
-hashed. The command is checked against the device's line limit and character rules before any
+computed over them. The shell dialect stores every line break as CR LF, so through it a file
+with LF line breaks is refused before sending: convert it to CR LF. The command is checked against the device's line limit and character rules before any
 byte is sent. The modem is put in CFUN=4 for the write and returned to its previous mode after
 (--keep-cfun leaves it alone).`,
 		Args: exactArgs(3),
@@ -86,17 +89,33 @@ byte is sent. The modem is put in CFUN=4 for the write and returned to its previ
 			if err != nil {
 				return err
 			}
+			// The same content checks as a manifest's (PEM, PSK hex).
+			if probs := provision.ContentProblems(typ, content, inputName(args[2])); len(probs) > 0 {
+				return usageError{errors.New(strings.Join(probs, "\n"))}
+			}
 			// Check what can be checked before touching the board: characters, tag, type, and the
 			// raw command against the line limit. The store checks again for the detected dialect.
 			if err := cmng.Preflight(uint64(tag), typ, content, at.Raw, cmng.Options{LineLimit: a.bf.lineLimit, AllowReserved: a.bf.allowReserved}); err != nil {
 				return err
 			}
 			return onBoard(a, ctx, "write", func(d *device.Device) (writeResult, error) {
+				// Again for the link as detected, before the modem's mode is changed.
+				if err := d.Store.Preflight(uint64(tag), typ, content); err != nil {
+					return writeResult{}, err
+				}
 				e, err := offline(a, ctx, d, func() (cmng.Entry, error) { return d.Store.Write(ctx, tag, typ, content) })
 				return writeResult{Entry: e, Verified: e.Hash == cmng.HashReal}, err
 			})
 		},
 	})
+}
+
+// inputName names a credential input in messages.
+func inputName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return "file " + name
 }
 
 func (a *app) readInput(name string) ([]byte, error) {

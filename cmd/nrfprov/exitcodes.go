@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
@@ -77,7 +78,8 @@ func exitFor(err error) int {
 		return exitStorageBroken
 	case errors.Is(err, provision.ErrLeftOnATClient), errors.Is(err, flash.ErrRunner), errors.Is(err, flash.ErrNotInstalled):
 		return exitFlash
-	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight):
+	case errors.As(err, &ue), errors.Is(err, cmng.ErrPreflight), errors.Is(err, device.ErrLineSettings),
+		errors.Is(err, device.ErrOption), errors.Is(err, plugin.ErrInvalidArgument):
 		return exitUsage
 	case errors.Is(err, plugin.ErrChecksumMismatch), errors.Is(err, plugin.ErrNotLocked):
 		return exitIntegrity
@@ -128,6 +130,12 @@ const rttFirmwareHint = "over RTT nrfprov talks to the Modem Shell's `at` comman
 	"Flash modem_shell built with the RTT shell backend (CONFIG_USE_SEGGER_RTT=y, CONFIG_SHELL_BACKEND_RTT=y), " +
 	"or use --transport serial on the board's UART (VCOM0 on a DK)"
 
+// resetHint: a board that answers nothing may be an AT host stuck inside an open quote (a write
+// that hung), which only a reset brings back.
+const resetHint = "if a write hung on this board before, its AT host is stuck inside an open quote and answers nothing until the board is reset: " +
+	"press its reset button or power-cycle it, or let nrfprov reset it (`nrfprov reset --runner nrfjprog|nrfutil|jlink|openocd|gdb`; " +
+	"provision resets by itself with --reset-cmd or --runner), then run again"
+
 // hintsFor lists what to do about err, one remedy a line.
 func hintsFor(err error, l link) []string {
 	var hs []string
@@ -153,9 +161,17 @@ func hintsFor(err error, l link) []string {
 	add(errors.Is(err, serialio.ErrAmbiguous), "pass --board <serial number> or --port <path> to choose one")
 	add(errors.Is(err, device.ErrNoBoard) || errors.Is(err, serialio.ErrNoBoard),
 		"is the board connected and powered? `nrfprov ports` lists what is connected; --port <path> names a port directly")
-	add(errors.Is(err, at.ErrNoATHost), "the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
+	add(errors.Is(err, at.ErrNoATHost), resetHint)
+	add(errors.Is(err, at.ErrNoATHost), "a modem slower than --modem-latency answers too late to be found: if it is a slow one, raise --modem-latency")
+	add(errors.Is(err, at.ErrNoATHost), "otherwise the board runs no AT host: flash the at_client sample (or modem_shell for RTT), or check --port (on a DK, VCOM0 is the nRF91's UART) and --baud (the AT host's UART speed, 115200 in the samples)")
 	add(errors.Is(err, at.ErrTimeout) && !errors.Is(err, cmng.ErrTruncated),
 		"the board stopped answering; an AT host stuck inside quotes swallows everything until it is reset: reset the board and run again")
+	var te *at.TimeoutError
+	add(errors.As(err, &te) && strings.HasPrefix(te.Cmd, "AT%CMNG=0") && !errors.Is(err, cmng.ErrTruncated),
+		"if the device's AT buffer is smaller than nrfprov assumes (a custom CONFIG_AT_HOST_CMD_MAX_LEN or shell buffer), "+
+			"the end of the write was dropped and the AT host waits inside the quotes: pass the buffer's size with --line-limit, and nrfprov refuses longer writes before sending")
+	add(l.transport == "serial" && errors.Is(err, plugin.ErrNotFound),
+		"--port must name the board's serial device (on a DK, VCOM0); `nrfprov ports` lists the boards and their ports")
 	if l.transport == "rtt" {
 		add(errors.Is(err, plugin.ErrNotFound), "no RTT control block was found in the target's RAM, or no debugger answered at --port: "+
 			"start the debugger's server (JLinkGDBServer, OpenOCD, pyOCD) and check the firmware is built with RTT")

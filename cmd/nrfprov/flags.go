@@ -27,6 +27,7 @@ type boardFlags struct {
 	boards        []string // every --board given (provision and plan take several)
 	transport     string
 	baud          int
+	baudSet       bool // a manifest's board.baud was applied (the flag's own is flagSet)
 	rtscts        bool
 	term          string
 	dialect       string
@@ -70,7 +71,7 @@ func (a *app) addBoardFlags(cmd *cobra.Command) {
 	pf.StringToStringVar(&f.transportOpts, "transport-opt", nil, "a transport setting key=value, repeatable (rtt: backend, up, down, poll, halt, channel, addr, search, gdb, rtt_port, require_reset; see docs/transport-plugins.md)")
 	pf.IntVar(&f.baud, "baud", serialio.DefaultBaud, "line speed in bit/s (8N1)")
 	pf.BoolVar(&f.rtscts, "rtscts", false, "RTS/CTS hardware flow control")
-	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf")
+	pf.StringVar(&f.term, "term", "auto", "command terminator: auto, cr, lf, crlf, nul")
 	pf.StringVar(&f.dialect, "dialect", "auto", "AT dialect: auto, raw (at_client, SLM) or shell (modem_shell `at` command)")
 	pf.BoolVar(&f.traceWire, "trace-wire", false, "log every byte on the link with timestamps (keys and PSKs as their SHA-256)")
 	pf.BoolVar(&f.allowReserved, "allow-reserved", false, "allow sec_tags above 2147483647 (the modem's reserved range)")

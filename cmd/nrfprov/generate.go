@@ -17,8 +17,9 @@ func (a *app) newGenerateCmd() *cobra.Command {
 		Use:   "generate TAG",
 		Short: "Make the modem generate a private key in TAG and return its CSR (%KEYGEN)",
 		Long: `Make the modem generate a private key in sec_tag TAG (it never leaves the modem) and return a
-certificate signing request. The CSR's integrity is checked against the modem's signed COSE
-digest before it is written. The output is PEM unless --der.`,
+certificate signing request. Before it is written, its SHA-256 is checked against the digest in
+the payload of the modem's COSE_Sign1 structure; the COSE signature itself is not checked (only
+whoever holds the modem's attestation key material, nRF Cloud, can). The output is PEM unless --der.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +52,7 @@ func (pf provisionFlags) command() string {
 // loadManifest loads the manifest (every problem reported before the board is touched) and,
 // for the identity verb, reduces it to its identity.
 func (a *app) loadManifest(pf provisionFlags) (*provision.Manifest, error) {
-	m, err := provision.Load(pf.manifest, os.LookupEnv)
+	m, err := provision.Load(pf.manifest, a.secrets.Lookup)
 	if err != nil {
 		return nil, usageError{err}
 	}

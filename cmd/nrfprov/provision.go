@@ -104,7 +104,8 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 		return a.runMulti(ctx, command, pf)
 	}
 	rep, err := a.provisionBoard(ctx, pf, reset)
-	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan") {
+	// JSON always carries the report, also of a failed run (what was proven before it stopped).
+	if rep != nil && (err == nil || len(rep.Results) > 0 || command == "plan" || a.json) {
 		if perr := a.print(command, reportResult{rep, pf.dryRun}); perr != nil && err == nil {
 			err = perr
 		}
@@ -127,6 +128,14 @@ func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provi
 	m, err := a.loadManifest(pf)
 	if err != nil {
 		return nil, err
+	}
+	if herr == nil && a.secrets.Taken() {
+		// The transport started before the manifest's env: secrets were taken out of the
+		// environment, so it holds them: start it again without them.
+		host.Close()
+		if host, _, herr = a.host(); herr == nil {
+			defer host.Close()
+		}
 	}
 	a.applyBoardDefaults(m.Board)
 	o := a.provisionOptions(pf, m, a.progress)
@@ -187,7 +196,7 @@ func (a *app) applyBoardDefaults(d provision.BoardDefaults) {
 		a.bf.transport = d.Transport
 	}
 	if !a.flagSet("baud") && d.Baud != 0 {
-		a.bf.baud = d.Baud
+		a.bf.baud, a.bf.baudSet = d.Baud, true
 	}
 	if !a.flagSet("rtscts") && d.RTSCTS != nil {
 		a.bf.rtscts = *d.RTSCTS

@@ -76,7 +76,7 @@ func (r infoResult) text(w io.Writer) {
 		fmt.Fprintf(tw, "modem firmware\t%s\n", r.ModemFirmware)
 		fmt.Fprintf(tw, "credential hashes\t%s\n", hashes)
 		fmt.Fprintf(tw, "IMEI\t%s\n", r.IMEI)
-		fmt.Fprintf(tw, "modem UUID\t%s\n", dash(r.ModemUUID))
+		fmt.Fprintf(tw, "modem firmware UUID\t%s\n", dash(r.ModemUUID))
 		fmt.Fprintf(tw, "functional mode\tCFUN=%d\n", r.CFUN)
 	})
 }
@@ -185,10 +185,14 @@ type generateResult struct {
 	der        []byte // --der without --out: the text output is these bytes
 }
 
+// csrChecked says exactly what generate checked about the CSR, and what it did not.
+const csrChecked = "checked: its SHA-256 equals the digest in the modem's COSE_Sign1 payload; " +
+	"not checked: that COSE signature, which only whoever holds the modem's attestation key material (nRF Cloud) can verify"
+
 func (r generateResult) text(w io.Writer) {
 	switch {
 	case r.Out != "":
-		fmt.Fprintf(w, "CSR for the key in sec_tag %d written to %s (COSE digest verified)\n", r.SecTag, r.Out)
+		fmt.Fprintf(w, "CSR for the key in sec_tag %d written to %s (%s)\n", r.SecTag, r.Out, csrChecked)
 	case r.der != nil:
 		w.Write(r.der)
 	default:

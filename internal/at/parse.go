@@ -132,6 +132,9 @@ const (
 	TermCR Terminator = iota
 	TermLF
 	TermCRLF
+	// TermNUL: at_host built with CONFIG_NULL_TERMINATION sends a line at a NUL byte and stores
+	// CR and LF like any other character.
+	TermNUL
 )
 
 // Bytes returns the terminator's bytes.
@@ -141,6 +144,8 @@ func (t Terminator) Bytes() string {
 		return "\n"
 	case TermCRLF:
 		return "\r\n"
+	case TermNUL:
+		return "\x00"
 	}
 	return "\r"
 }
@@ -151,11 +156,13 @@ func (t Terminator) String() string {
 		return "lf"
 	case TermCRLF:
 		return "crlf"
+	case TermNUL:
+		return "nul"
 	}
 	return "cr"
 }
 
-// ParseTerminator reads "cr", "lf" or "crlf".
+// ParseTerminator reads "cr", "lf", "crlf" or "nul" (also "null").
 func ParseTerminator(s string) (Terminator, bool) {
 	switch strings.ToLower(s) {
 	case "cr":
@@ -164,6 +171,8 @@ func ParseTerminator(s string) (Terminator, bool) {
 		return TermLF, true
 	case "crlf":
 		return TermCRLF, true
+	case "nul", "null":
+		return TermNUL, true
 	}
 	return 0, false
 }

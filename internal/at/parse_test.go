@@ -118,19 +118,37 @@ func TestTimingDeadline(t *testing.T) {
 }
 
 func TestParseNames(t *testing.T) {
-	for s, want := range map[string]Terminator{"cr": TermCR, "LF": TermLF, "crlf": TermCRLF} {
+	for s, want := range map[string]Terminator{"cr": TermCR, "LF": TermLF, "crlf": TermCRLF, "nul": TermNUL, "NULL": TermNUL} {
 		got, ok := ParseTerminator(s)
 		if back, _ := ParseTerminator(got.String()); !ok || got != want || back != got {
 			t.Errorf("ParseTerminator(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if _, ok := ParseTerminator("nul"); ok {
-		t.Error("nul accepted")
+	if _, ok := ParseTerminator("semicolon"); ok {
+		t.Error("semicolon accepted")
+	}
+	if TermNUL.Bytes() != "\x00" {
+		t.Errorf("NUL terminator bytes %q", TermNUL.Bytes())
 	}
 	if d, ok := ParseDialect("shell"); !ok || d != Shell {
 		t.Error("shell")
 	}
 	if _, ok := ParseDialect("xml"); ok {
 		t.Error("xml accepted")
+	}
+}
+
+func TestStripPrompts(t *testing.T) {
+	for in, want := range map[string]string{
+		"mosh:~$ OK":              "OK",
+		"mosh:~$ mosh:~$ ERROR":   "ERROR",
+		"uart:~# +CME ERROR: 513": "+CME ERROR: 513",
+		"OK":                      "OK",
+		`%CMNG: 1,0,"a:~$ b"`:     `%CMNG: 1,0,"a:~$ b"`,
+		"MIIB:~$x":                "MIIB:~$x",
+	} {
+		if got := stripPrompts(in); got != want {
+			t.Errorf("stripPrompts(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -20,7 +20,7 @@ func TestProgressReportsBytesAsTheyGoOut(t *testing.T) {
 	var mu sync.Mutex
 	var got []at.Transfer
 	var when []time.Time
-	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Latency: 200 * time.Millisecond}, Progress: func(tr at.Transfer) {
+	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Latency: 200 * time.Millisecond}, PaceProgress: true, Progress: func(tr at.Transfer) {
 		mu.Lock()
 		got = append(got, tr)
 		when = append(when, time.Now())
@@ -90,7 +90,7 @@ func TestCancelledCommandGoesOutWhole(t *testing.T) {
 	b := board(t, sim.BoardConfig{Baud: 9600})
 	var once sync.Once
 	ctx, cancel := context.WithCancel(ctxT(t))
-	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Baud: 9600, Latency: 200 * time.Millisecond}, Progress: func(tr at.Transfer) {
+	s, _, _ := session(t, b, at.Config{Timing: at.Timing{Baud: 9600, Latency: 200 * time.Millisecond}, PaceProgress: true, Progress: func(tr at.Transfer) {
 		if tr.Dir == at.Sent && tr.Done >= 4*at.ProgressChunk {
 			once.Do(cancel) // a quarter of a second into a one-second command
 		}

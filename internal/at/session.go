@@ -81,11 +81,15 @@ type Config struct {
 	// called on the goroutine that runs Exec.
 	//
 	// With Progress set a command goes to the link in chunks of ProgressChunk bytes, each
-	// handed over no earlier than the line (Timing.Baud) has carried the ones before, and
-	// reported then: the transport's buffers would otherwise take the whole command at once
-	// and the reports would say nothing of the wire. The wire is the bottleneck either way,
-	// so this costs at most one chunk's wire time.
+	// reported once the link took it. With PaceProgress too, each chunk is handed over no
+	// earlier than the line (Timing.Baud) has carried the ones before: a serial transport's
+	// buffers would otherwise take the whole command at once and the reports would say
+	// nothing of the wire. On a UART the wire is the bottleneck either way, so this costs at
+	// most one chunk's wire time.
 	Progress func(Transfer)
+	// PaceProgress says the link really runs at Timing.Baud (a UART): only then are progress
+	// chunks paced. Other links (RTT, TCP) set their own rate.
+	PaceProgress bool
 }
 
 // ProgressChunk is how many bytes of a command go to the link per write when Config.Progress
@@ -152,9 +156,16 @@ type Session struct {
 	urcs  []string
 	split Splitter
 
-	// secret is set while a secret command is in flight: what comes back (a shell echoes the
-	// command, key included) is traced as a byte count only.
+	// secret is set while a secret command is in flight, and after it until a later command
+	// gets its final result: what comes back (a shell echoes the command, key included, and
+	// the echo of a command that timed out may come late) is traced as a byte count only.
 	secret atomic.Bool
+
+	// stale counts commands that timed out and may still be answered. Before the next command
+	// is sent, their late final results are waited for (up to the modem's latency) and taken,
+	// so that a late answer is never read as another command's (and the next command is not
+	// sent into an AT host that is still busy).
+	stale int
 }
 
 // NewSession starts reading rw. The caller keeps ownership of rw and closes it when done, which
@@ -230,6 +241,9 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.awaitStale(ctx); err != nil {
+		return nil, fmt.Errorf("at: %s: %w", c.shown(), err)
+	}
 	s.drainIdle()
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -241,7 +255,6 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 	}
 	if c.Secret {
 		s.secret.Store(true)
-		defer s.secret.Store(false)
 	}
 	if s.cfg.Trace != nil {
 		shown := wire
@@ -255,14 +268,31 @@ func (s *Session) Exec(ctx context.Context, c Cmd) (*Response, error) {
 		return nil, fmt.Errorf("at: %s: write: %w", c.shown(), err)
 	}
 	resp, err := s.collect(ctx, c, strings.TrimRight(wire, "\r\n"), start, timeout)
+	if answered(err) {
+		// A final result came: the device sends in order, so the echo of any earlier secret
+		// command is behind us.
+		s.secret.Store(false)
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		s.stale++
+	}
 	if err != nil && c.Secret {
 		err = scrub(err)
 	}
 	return resp, err
 }
 
-// send writes wire to the link; with Config.Progress set, in chunks paced at the line's speed,
-// with a report after each. A command once begun goes out whole: cancelling ctx ends the
+// answered reports whether a command's outcome is a final result from the device.
+func answered(err error) bool {
+	var er *ErrorResult
+	var cme *CMEError
+	var cms *CMSError
+	return err == nil || errors.As(err, &er) || errors.As(err, &cme) || errors.As(err, &cms)
+}
+
+// send writes wire to the link; with Config.Progress set, in chunks (paced at the line's speed
+// when Config.PaceProgress says the line has one), with a report after each. A command once begun goes out whole: cancelling ctx ends the
 // pacing, not the command (half a command would leave the AT host inside its quotes, swallowing
 // whatever comes next); the caller sees the cancellation while it waits for the answer.
 func (s *Session) send(ctx context.Context, name, wire string) error {
@@ -274,7 +304,7 @@ func (s *Session) send(ctx context.Context, name, wire string) error {
 	var pace *time.Timer
 	hurry := false
 	for done := 0; done < len(wire); {
-		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); done > 0 && wait > 0 && !hurry {
+		if wait := time.Until(start.Add(s.cfg.Timing.WireTime(done))); s.cfg.PaceProgress && done > 0 && wait > 0 && !hurry {
 			if pace == nil {
 				pace = time.NewTimer(wait)
 				defer pace.Stop()
@@ -331,7 +361,9 @@ func (s *Session) collect(ctx context.Context, c Cmd, echo string, start time.Ti
 				s.addURC(line)
 			case isPrompt(line):
 			default:
-				if f, ok := ParseFinal(line); ok {
+				// A shell prompt printed late (after a reset) can sit in front of an answer
+				// on the same line: "mosh:~$ OK".
+				if f, ok := ParseFinal(stripPrompts(line)); ok {
 					resp, err := s.finish(c, lines, f)
 					return true, resp, err
 				}
@@ -407,13 +439,50 @@ func isPrompt(line string) bool {
 	return strings.HasSuffix(s, ":~$") || strings.HasSuffix(s, ":~#")
 }
 
+// stripPrompts removes the shell prompts ("mosh:~$ ", "uart:~# ") at the start of a line.
+func stripPrompts(line string) string {
+	for {
+		i := strings.Index(line, ":~")
+		if i < 0 || i+4 > len(line) || (line[i+2] != '$' && line[i+2] != '#') || line[i+3] != ' ' || strings.ContainsAny(line[:i], " \t\"") {
+			return line
+		}
+		line = strings.TrimLeft(line[i+3:], " ")
+	}
+}
+
 // feedIdle takes bytes that belong to no command: notifications are kept, the rest dropped.
 func (s *Session) feedIdle(data []byte) {
 	for _, line := range s.split.Feed(data) {
 		if IsURC(line, "") {
 			s.addURC(line)
+		} else if _, final := ParseFinal(line); final && s.stale > 0 {
+			s.stale-- // the late answer of a command that timed out
 		}
 	}
+}
+
+// awaitStale takes the late final results of commands that timed out, waiting for them up to
+// the modem's latency. What has not come by then is taken as never coming (a command the AT host
+// dropped, a hung modem): the count starts again from zero.
+func (s *Session) awaitStale(ctx context.Context) error {
+	if s.stale == 0 {
+		return nil
+	}
+	timer := time.NewTimer(s.cfg.Timing.Latency)
+	defer timer.Stop()
+	for s.stale > 0 {
+		select {
+		case data := <-s.rx:
+			s.feedIdle(data)
+		case <-timer.C:
+			s.stale = 0
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			s.stale = 0 // collect reports the closed stream
+		}
+	}
+	return nil
 }
 
 // drainIdle takes what arrived between commands: notifications are kept, anything else (a late
@@ -445,6 +514,9 @@ func (s *Session) WaitFor(ctx context.Context, timeout time.Duration, want ...st
 			for _, line := range s.split.Feed(data) {
 				for _, w := range want {
 					if strings.Contains(line, w) {
+						if w == BannerReady {
+							s.stale = 0 // a board that booted answers nothing from before
+						}
 						return line, nil
 					}
 				}

@@ -416,3 +416,25 @@ func TestDetectWhileBooting(t *testing.T) {
 		t.Fatalf("the probe did not meet the boot (no Ready in the trace):\n%s", tr)
 	}
 }
+
+// TestLateAnswerIsNotTakenForTheNext: a command that times out is answered late (ERROR); the
+// next command gets its own answer, not that one.
+func TestLateAnswerIsNotTakenForTheNext(t *testing.T) {
+	t.Parallel()
+	b := board(t, sim.BoardConfig{})
+	s, _, tr := session(t, b, at.Config{Timing: at.Timing{Latency: 2 * time.Second}})
+	ctx := ctxT(t)
+	if err := s.Sync(ctx, at.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.InjectFault(ctx, sim.Fault{Kind: "slow", LatencyMS: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(ctx, at.Cmd{Text: "AT+NOSUCH", Timeout: 100 * time.Millisecond}); !errors.Is(err, at.ErrTimeout) {
+		t.Fatalf("first command: %v, want a timeout", err)
+	}
+	resp, err := s.Exec(ctx, at.Cmd{Text: "AT+CGMR"})
+	if err != nil || len(resp.Lines) != 1 || !strings.HasPrefix(resp.Lines[0], "mfw_") {
+		t.Fatalf("next command: %+v, %v (the late ERROR taken for its answer?)\n%s", resp, err, tr)
+	}
+}

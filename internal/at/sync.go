@@ -94,7 +94,8 @@ type Detected struct {
 // Detect finds the dialect and the line terminator the way Cellular Monitor does (§7.2 step 2):
 // `at AT` with CR LF answers OK from a shell and ERROR from a raw AT host; then AT with CR
 // answers at once in CR mode, and otherwise an LF completes it (CRLF or LF mode), which AT with
-// only LF tells apart. probe is each try's deadline (default 1 s). The session is left set to
+// only LF tells apart; a host that answers nothing to `at AT` and CR LF is tried with a NUL
+// (NUL termination). probe is each try's deadline (default 1 s). The session is left set to
 // what was found.
 func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, error) {
 	if probe <= 0 {
@@ -115,6 +116,7 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 			if err := s.Settle(ctx, s.quiet(), 2*probe); err != nil {
 				return Detected{}, fmt.Errorf("at: detect: %w", err)
 			}
+			s.stale = 0 // the booting board dropped the probe: no answer will come
 			continue
 		}
 		break
@@ -126,8 +128,13 @@ func (s *Session) Detect(ctx context.Context, probe time.Duration) (Detected, er
 	case errors.Is(err, ErrClosed) || ctx.Err() != nil:
 		return Detected{}, fmt.Errorf("at: detect: %w", err)
 	case errors.Is(err, ErrTimeout):
-		// Every AT host answers `at AT` somehow (a shell OK, a raw host ERROR, whatever its
-		// terminator); silence means none is there, or one is stuck inside quotes.
+		// Every AT host with a CR, LF or CR LF terminator answers `at AT` somehow (a shell OK,
+		// a raw host ERROR); one built with NUL termination has stored the CR LF and sends the
+		// line at a NUL (which the others ignore outside quotes).
+		if s.completeAnswered(ctx, "\x00", probe) {
+			return s.confirm(ctx, probe, TermNUL)
+		}
+		// Silence: no AT host is there, or one is stuck inside quotes.
 		return Detected{}, fmt.Errorf("at: detect: %w: nothing answered `at AT` within %v (no AT host on this link, or one stuck inside an open quote until the board is reset)", ErrNoATHost, probe)
 	}
 	answered := func(err error) bool {
@@ -164,8 +171,20 @@ func (s *Session) complete(ctx context.Context, end string, probe time.Duration)
 	if err := s.SendRaw(end); err != nil {
 		return err
 	}
+	s.stale = 0 // the probe that timed out is the one completed here: its answer is taken now
 	s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
 	return nil
+}
+
+// completeAnswered sends the bytes that may end a probe left waiting for its terminator and
+// reports whether a final result came back.
+func (s *Session) completeAnswered(ctx context.Context, end string, probe time.Duration) bool {
+	if err := s.SendRaw(end); err != nil {
+		return false
+	}
+	s.stale = 0 // the probe that timed out is the one completed here
+	_, err := s.collect(ctx, Cmd{Text: "AT"}, "", time.Now(), probe)
+	return answered(err)
 }
 
 // confirm checks the terminator with a clean AT.

@@ -67,7 +67,7 @@ func TestModemErrors(t *testing.T) {
 			}
 			return r.st.Delete(ctxT(t), 1, cmng.RootCACert)
 		}},
-		{name: "519_modem_owned", profile: v13, o: cmng.Options{AllowReserved: true}, code: 519, message: "protected", run: func(t *testing.T, r *rig) error {
+		{name: "514_modem_owned", profile: v13, o: cmng.Options{AllowReserved: true}, code: 514, message: "reserved for the modem", run: func(t *testing.T, r *rig) error {
 			_, err := r.st.Write(ctxT(t), 4294967293, cmng.NordicIDRootCA, testCert(t, "x"))
 			return err
 		}},
@@ -257,8 +257,8 @@ func TestWriteVerifiesHash(t *testing.T) {
 	}
 }
 
-// TestShellDialectStoresCRLF: through Modem Shell the modem stores CR LF line breaks, and Write
-// verifies against that form.
+// TestShellDialectStoresCRLF: through Modem Shell the modem stores CR LF line breaks: LF content
+// is refused before sending (it would be stored as other bytes), CR LF content is stored exactly.
 func TestShellDialectStoresCRLF(t *testing.T) {
 	t.Parallel()
 	r := open(t, board(t, sim.BoardConfig{Personality: sim.ModemShell}), cmng.Options{})
@@ -266,9 +266,15 @@ func TestShellDialectStoresCRLF(t *testing.T) {
 	if strings.Contains(string(cert), "\r") {
 		t.Fatal("test certificate should have LF line breaks")
 	}
+	if _, err := r.st.Write(ctxT(t), 12, cmng.RootCACert, cert); !errors.Is(err, cmng.ErrPreflight) {
+		t.Fatalf("LF write through the shell: %v, want refused before sending", err)
+	}
+	if st, err := r.b.State(ctxT(t)); err != nil || len(st.Credentials) != 0 {
+		t.Fatalf("the refused write reached the modem: %+v, %v", st.Credentials, err)
+	}
 	crlf := strings.ReplaceAll(string(cert), "\n", "\r\n")
-	e, err := r.st.Write(ctxT(t), 12, cmng.RootCACert, cert)
-	if err != nil || e.SHA256 != cmng.SHA256Hex([]byte(crlf)) || e.SHA256 == cmng.SHA256Hex(cert) {
+	e, err := r.st.Write(ctxT(t), 12, cmng.RootCACert, []byte(crlf))
+	if err != nil || e.SHA256 != cmng.SHA256Hex([]byte(crlf)) {
 		t.Fatalf("write through the shell: %+v, %v", e, err)
 	}
 	_, content, err := r.st.Read(ctxT(t), 12, cmng.RootCACert)
@@ -276,7 +282,7 @@ func TestShellDialectStoresCRLF(t *testing.T) {
 		t.Errorf("read back through the shell: %q, %v", content, err)
 	}
 	// An over-long shell line is refused before sending.
-	big := []byte(strings.Repeat(strings.Repeat("B", 63)+"\n", 55))
+	big := []byte(strings.Repeat(strings.Repeat("B", 63)+"\r\n", 55))
 	if err := cmng.Preflight(12, cmng.RootCACert, big, at.Raw, cmng.Options{}); err != nil {
 		t.Fatalf("raw preflight: %v", err)
 	}
@@ -458,10 +464,15 @@ func TestPersonalities(t *testing.T) {
 			t.Parallel()
 			r := open(t, board(t, sim.BoardConfig{Personality: p}), cmng.Options{})
 			cert := testCert(t, string(p))
-			stored := cert
 			if p == sim.ModemShell {
-				stored = []byte(strings.ReplaceAll(string(cert), "\n", "\r\n"))
+				// The shell stores line breaks as CR LF: only CR LF content goes through exactly.
+				lf := cert
+				cert = []byte(strings.ReplaceAll(string(cert), "\n", "\r\n"))
+				if _, err := r.st.Write(ctxT(t), 16842753, cmng.RootCACert, lf); !errors.Is(err, cmng.ErrPreflight) {
+					t.Fatalf("LF content through the shell: %v, want refused before sending", err)
+				}
 			}
+			stored := cert
 			if !bytesEqual(cmng.Stored(cert, r.s.Config().Dialect), stored) {
 				t.Fatalf("Stored for %s", p)
 			}
@@ -502,8 +513,8 @@ func TestSecretTimeoutKeepsNoEcho(t *testing.T) {
 	if err := s.Sync(ctxT(t), at.SyncOptions{Probe: 500 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	key := testKey(t)
-	body := strings.Split(string(key), "\n")[1]
+	key := []byte(strings.ReplaceAll(string(testKey(t)), "\n", "\r\n")) // the shell stores CR LF
+	body := strings.Split(string(key), "\r\n")[1]
 	fault(t, b, sim.Fault{Kind: "hang", Count: 0})
 	// The session believes the link is twice as fast than it is: the deadline ends while
 	// the shell is still echoing the line.
@@ -518,5 +529,13 @@ func TestSecretTimeoutKeepsNoEcho(t *testing.T) {
 	kept := te.Partial + strings.Join(te.Lines, "")
 	if strings.Contains(kept, "PRIVATE") || strings.Contains(kept, body[:8]) || strings.Contains(fmt.Sprintf("%+v", err), body[:8]) {
 		t.Errorf("the timeout keeps the echoed key: %+v", te)
+	}
+	// The rest of the echo arrives after the timeout, while the next command waits: it is not
+	// traced in clear either (nor taken for that command's answer).
+	if _, err := s.Exec(ctxT(t), at.Cmd{Text: "AT", Timeout: time.Second}); !errors.Is(err, at.ErrTimeout) {
+		t.Fatalf("next command on the hung board: %v", err)
+	}
+	if got := w.received(); !strings.Contains(got, "not shown") || strings.Contains(got, body[:8]) || strings.Contains(got, "PRIVATE") {
+		t.Errorf("the late echo of the key is traced in clear:\n%s", got)
 	}
 }

@@ -86,3 +86,26 @@ func (v FirmwareVersion) KeyGen() bool { return v.NTN() || v.AtLeast(1, 3, 0) }
 // ValidatesPEM reports whether the firmware checks certificates written as types 0 and 1
 // (+CME ERROR: 527): nRF91x1 mfw 2.x and NTN firmware (field reports, §1.4).
 func (v FirmwareVersion) ValidatesPEM() bool { return v.NTN() || v.Major >= 2 }
+
+// WriteHangsOver is the longest credential, in bytes, that a %CMNG write on this firmware is
+// known to survive; longer writes hang the modem and leave part of the credential behind (0: no
+// known limit). mfw 0.7.0 (the field report F1): short writes work, 1.6–1.9 KB certificates hang
+// every time; the limit is taken as 1 KB (inferred: the report gives no exact size).
+func (v FirmwareVersion) WriteHangsOver() int {
+	if v.Major == 0 {
+		return 1024
+	}
+	return 0
+}
+
+// CheckFirmwareLimit refuses, before sending, a write this firmware is known to hang on
+// (WriteHangsOver), naming the firmware and the fix. The error is a *PreflightError.
+func CheckFirmwareLimit(v FirmwareVersion, tag uint32, typ Type, content []byte) error {
+	limit := v.WriteHangsOver()
+	if limit == 0 || len(content) <= limit {
+		return nil
+	}
+	return &PreflightError{SecTag: uint64(tag), Type: typ,
+		Reason: fmt.Sprintf("%d bytes: modem firmware %s hangs on %%CMNG writes over about %d bytes, and leaves part of the credential behind", len(content), v.Raw, limit),
+		Fix:    "update the modem firmware (mfw 1.3.x or later, with nrfutil or nrfjprog); nrfprov does not send this credential to it"}
+}

@@ -230,7 +230,10 @@ func TestPreflightRules(t *testing.T) {
 	ok(42, RootCACert, pem, raw, Options{})
 	ok(0, PSKID, []byte("id"), raw, Options{})
 	ok(2147483647, PSK, []byte("0123abcd"), raw, Options{})
-	ok(42, RootCACert, pem, sh, Options{})
+	// The shell stores every line break as CR LF: LF content would be stored as other bytes.
+	ok(42, RootCACert, []byte(strings.ReplaceAll(string(pem), "\n", "\r\n")), sh, Options{})
+	bad(42, RootCACert, pem, sh, Options{}, "LF line break at byte offset 27")
+	bad(42, RootCACert, []byte("a\r\nb\n"), sh, Options{}, "LF line break at byte offset 4")
 	ok(42, ClientCert, []byte("a\r\nb\r\n"), sh, Options{})
 	ok(42, ClientCert, []byte("a\rb\ttab"), raw, Options{})
 	ok(42, ClientCert, []byte("it's"), sh, Options{})
@@ -305,12 +308,12 @@ func TestPreflightLineLimit(t *testing.T) {
 }
 
 func TestPreflightShellEscapingCounts(t *testing.T) {
-	// at '<cmd>' adds 5 characters, and each line break becomes the two characters \n; an
-	// apostrophe becomes \'.
-	content := []byte(strings.Repeat("ABCDEFGHI\n", 20) + "it's")
+	// at '<cmd>' adds 5 characters, and each CR LF line break becomes the two characters \n;
+	// an apostrophe becomes \'.
+	content := []byte(strings.Repeat("ABCDEFGHI\r\n", 20) + "it's")
 	cmd := WriteCommand(42, RootCACert, content)
 	shell := WireLength(cmd, at.Shell)
-	if want := len(cmd) + 5 + 20 + 1; shell != want {
+	if want := len(cmd) + 5 + 1; shell != want {
 		t.Fatalf("shell length %d, want %d", shell, want)
 	}
 	if err := Preflight(42, RootCACert, content, at.Shell, Options{LineLimit: shell}); err != nil {
@@ -326,10 +329,10 @@ func TestPreflightShellEscapingCounts(t *testing.T) {
 	if err := Preflight(42, RootCACert, content, at.Shell, Options{LineLimit: len(cmd)}); !errors.Is(err, ErrPreflight) {
 		t.Errorf("shell at the raw length: %v", err)
 	}
-	// CR LF line breaks count as one \n each, like LF.
-	crlf := []byte(strings.ReplaceAll(string(content), "\n", "\r\n"))
-	if got := WireLength(WriteCommand(42, RootCACert, crlf), at.Shell); got != shell {
-		t.Errorf("CR LF shell length %d, want %d", got, shell)
+	// LF line breaks would count as one \n each, like CR LF (Preflight refuses them).
+	lf := []byte(strings.ReplaceAll(string(content), "\r\n", "\n"))
+	if got := WireLength(WriteCommand(42, RootCACert, lf), at.Shell); got != shell {
+		t.Errorf("LF shell length %d, want %d", got, shell)
 	}
 	// The shell dialect's default limit is Modem Shell's.
 	big := []byte(strings.Repeat("A", LineLimitModemShell-len(cmd)+len(content)))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/nrfprov/nrfprov/internal/at"
+	"github.com/nrfprov/nrfprov/internal/journal"
 )
 
 // Limits describes the device's command line.
@@ -43,6 +44,9 @@ type Options struct {
 	// AllowReserved permits sec_tags above 2147483647 and the types %CMNG does not normally
 	// write (5–11). The modem refuses most such writes (514, 519); this is for experts.
 	AllowReserved bool
+	// Journal, when set, remembers each board's functional mode before the Store changes it,
+	// until it is restored (TakeOffline, RestoreCFUN, RestoreJournaled).
+	Journal *journal.Journal
 }
 
 func (o Options) lineLimit(d at.Dialect) int {
@@ -69,10 +73,15 @@ func WireLength(cmd string, d at.Dialect) int {
 	return len(cmd)
 }
 
+// ShellLineEndingsFix is what to do about content with LF line breaks in the shell dialect.
+const ShellLineEndingsFix = "give the content CR LF line breaks (in a manifest: line_endings: crlf, for the credential or the whole file; " +
+	"for write: convert the file), so the bytes sent are the bytes stored, or use a raw AT host (at_client over UART)"
+
 // Preflight checks a %CMNG write before any byte is sent, so that nothing goes on the wire that
 // the device would refuse, cut or hang on: content non-empty, ASCII only, without `"`, NUL, BS
-// (0x08) or DEL (0x7F); in the shell dialect also without a lone CR, a backslash or other
-// control characters; sec_tag 0–2147483647 unless o.AllowReserved; a type %CMNG writes (0–4;
+// (0x08) or DEL (0x7F); in the shell dialect also without a lone CR or a lone LF (the shell
+// stores every line break as CR LF, so only CR LF content is stored exactly as given), a
+// backslash or other control characters; sec_tag 0–2147483647 unless o.AllowReserved; a type %CMNG writes (0–4;
 // 5–11 only with o.AllowReserved); and the whole command, as it goes on the wire for the
 // dialect, within the line limit. The error is a *PreflightError (matching ErrPreflight); it
 // never shows secret content.
@@ -128,7 +137,10 @@ func preflight(tag uint64, typ Type, content []byte, dialect at.Dialect, extra i
 		switch {
 		case c == '\r' && (i+1 >= len(content) || content[i+1] != '\n'):
 			return fail(fmt.Sprintf("lone CR at byte offset %d", i),
-				"a CR not followed by LF ends the shell line; use LF or CR LF line breaks")
+				"a CR not followed by LF ends the shell line; use CR LF line breaks")
+		case c == '\n' && (i == 0 || content[i-1] != '\r'):
+			return fail(fmt.Sprintf("LF line break at byte offset %d: through the shell every line break is stored as CR LF "+
+				"(lib/at_shell), so the modem would hold other bytes than asked", i), ShellLineEndingsFix)
 		case c == '\\':
 			return fail(fmt.Sprintf("backslash at byte offset %d", i),
 				"the shell and lib/at_shell treat \\ as an escape (\\n becomes a line break); remove it or use the raw AT dialect")

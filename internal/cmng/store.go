@@ -15,9 +15,10 @@ import (
 // Store is the modem's credential store, and the modem facts around it, over an AT session.
 // Like the session it runs one command at a time; it is not safe for concurrent use.
 type Store struct {
-	s  *at.Session
-	o  Options
-	fw *FirmwareVersion // set once FirmwareVersion has been read
+	s    *at.Session
+	o    Options
+	fw   *FirmwareVersion // set once FirmwareVersion has been read
+	imei string           // set once IMEI has been read
 }
 
 // New returns a Store that talks over s.
@@ -157,6 +158,8 @@ func SHA256Hex(content []byte) string {
 
 // Stored is what the modem stores when content is written in the dialect: the bytes as they
 // are for raw AT; with CR LF line breaks through the shell (lib/at_shell unescapes \n to CR LF).
+// Preflight refuses content for which Stored differs from content: nrfprov never stores other
+// bytes than asked.
 func Stored(content []byte, d at.Dialect) []byte {
 	if d == at.Shell {
 		return []byte(at.ShellStored(string(content)))
@@ -344,7 +347,11 @@ func (c *Store) IMEI(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ParseIMEI(resp.Lines)
+	imei, err := ParseIMEI(resp.Lines)
+	if err == nil {
+		c.imei = imei
+	}
+	return imei, err
 }
 
 // ParseIMEI reads an AT+CGSN answer: the bare form (`352656100367872`) or the +CGSN: "…" form.
@@ -494,29 +501,4 @@ func (c *Store) SetCFUN(ctx context.Context, fun int) error {
 func (c *Store) EnableCMEE(ctx context.Context) error {
 	_, err := c.exec(ctx, "enable error codes", opOther, 0, at.Cmd{Text: "AT+CMEE=1"})
 	return err
-}
-
-// CFUNOffline is the functional mode Offline uses (flight mode: credentials can be written).
-const CFUNOffline = 4
-
-// Offline runs fn with the modem offline (CFUN=4) and then restores the mode it was in, also
-// when fn fails or ctx ends; a failure to restore is joined to fn's error, not lost. When the
-// modem already is in CFUN=4, the mode is left alone.
-func (c *Store) Offline(ctx context.Context, fn func() error) error {
-	prev, err := c.CFUN(ctx)
-	if err != nil {
-		return fmt.Errorf("cmng: offline: %w", err)
-	}
-	if prev == CFUNOffline {
-		return fn()
-	}
-	if err := c.SetCFUN(ctx, CFUNOffline); err != nil {
-		return fmt.Errorf("cmng: offline: %w", err)
-	}
-	ferr := fn()
-	// Restore even when ctx was cancelled; the command's own deadline bounds the wait.
-	if rerr := c.SetCFUN(context.WithoutCancel(ctx), prev); rerr != nil {
-		return errors.Join(ferr, fmt.Errorf("cmng: restoring functional mode %d: %w", prev, rerr))
-	}
-	return ferr
 }

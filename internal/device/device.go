@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/at"
 	"github.com/nrfprov/nrfprov/internal/cmng"
+	"github.com/nrfprov/nrfprov/internal/journal"
 	"github.com/nrfprov/nrfprov/plugin"
 	"github.com/nrfprov/nrfprov/serialio"
 )
@@ -26,9 +27,13 @@ type Options struct {
 	Port string
 	// Board is a J-Link serial number (leading zeros optional) that selects the board.
 	Board string
-	// Baud and RTSCTS configure the link (transports with those capabilities).
-	Baud   int
-	RTSCTS bool
+	// Baud and RTSCTS configure the link. They are sent only to transports with the
+	// capability (plugin.CapBaud, plugin.CapFlowControl); a transport without it gets none,
+	// and is refused (ErrLineSettings) only when the user asked for the setting explicitly
+	// (BaudExplicit; RTSCTS is never on by default).
+	Baud         int
+	BaudExplicit bool
+	RTSCTS       bool
 	// TransportOptions are the transport's own settings (rtt: up, down, poll, halt, …), passed
 	// to its Open unchanged; the transport rejects keys it does not know.
 	TransportOptions map[string]string
@@ -42,6 +47,9 @@ type Options struct {
 	// whether reserved sec_tags may be written.
 	LineLimit     int
 	AllowReserved bool
+	// Journal keeps the board's functional mode across runs (nil: none): Open restores a mode
+	// an earlier run left journaled, and the Store journals its own changes.
+	Journal *journal.Journal
 	// ExpectBoot waits for the board's "Ready" first (after a reset or flash).
 	ExpectBoot bool
 	// Trace sees every byte on the link (secrets already replaced by their hash).
@@ -54,12 +62,42 @@ type Options struct {
 // ErrNoBoard: no board matched the selection, or none was named and none could be found.
 var ErrNoBoard = errors.New("device: no board")
 
+// ErrOption: an option that names no known terminator or dialect; nothing was opened.
+var ErrOption = errors.New("device: bad option")
+
+// ErrLineSettings: the user asked for a line setting (--baud, --rtscts) the transport does not
+// have; nothing was opened.
+var ErrLineSettings = errors.New("device: line setting not supported by the transport")
+
+// openRequest is what the transport is asked to open: the line settings it has the capability
+// for, and an error for a setting the user asked for explicitly that it does not have.
+func openRequest(info plugin.Info, addr string, o Options) (plugin.OpenRequest, error) {
+	req := plugin.OpenRequest{Address: addr, Options: o.TransportOptions}
+	switch {
+	case info.Has(plugin.CapBaud):
+		req.Baud = o.Baud
+	case o.BaudExplicit && o.Baud != 0:
+		return req, fmt.Errorf("%w: transport %s does not set the line speed (--baud %d); the remote end or the probe sets it: leave --baud out",
+			ErrLineSettings, info.Name, o.Baud)
+	}
+	switch {
+	case info.Has(plugin.CapFlowControl):
+		req.FlowControl = o.RTSCTS
+	case o.RTSCTS:
+		return req, fmt.Errorf("%w: transport %s has no RTS/CTS flow control (--rtscts); leave it out", ErrLineSettings, info.Name)
+	}
+	return req, nil
+}
+
 // Device is an open board.
 type Device struct {
 	Address  string
 	Session  *at.Session
 	Store    *cmng.Store
 	Detected at.Detected
+	// Restored is the journal entry Open acted on: an earlier run left the modem in another
+	// functional mode, and Open put this one back. Nil when there was nothing to restore.
+	Restored *journal.Entry
 
 	client *plugin.Client
 	conn   plugin.Conn
@@ -83,7 +121,12 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
+	req, err := openRequest(client.Info(), addr, o)
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	conn, err := client.Open(ctx, req)
 	if err != nil {
 		client.Kill()
 		return nil, err
@@ -93,7 +136,8 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 	if timing.Baud == 0 {
 		timing.Baud = o.Baud
 	}
-	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress, Quiet: quietFor(o.Transport, timing.Baud)}
+	cfg := at.Config{Timing: timing, Trace: o.Trace, Progress: o.Progress, Quiet: quietFor(o.Transport, timing.Baud),
+		PaceProgress: o.Transport == "serial" && timing.Baud > 0}
 	if term != nil {
 		cfg.Terminator = *term
 	}
@@ -105,8 +149,12 @@ func Open(ctx context.Context, h *plugin.Host, o Options) (*Device, error) {
 		d.Close()
 		return nil, err
 	}
-	d.Store = cmng.New(d.Session, cmng.Options{LineLimit: o.LineLimit, AllowReserved: o.AllowReserved})
+	d.Store = cmng.New(d.Session, cmng.Options{LineLimit: o.LineLimit, AllowReserved: o.AllowReserved, Journal: o.Journal})
 	if err := d.Store.EnableCMEE(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.Restored, err = d.Store.RestoreJournaled(ctx); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -120,11 +168,12 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 			return fmt.Errorf("device: waiting for the board to boot: %w", err)
 		}
 	}
+	probe := d.probe()
 	if term != nil && dialect != nil {
 		d.Detected = at.Detected{Dialect: *dialect, Terminator: *term}
-		return d.Session.Sync(ctx, at.SyncOptions{})
+		return d.Session.Sync(ctx, at.SyncOptions{Probe: probe})
 	}
-	det, err := d.Session.Detect(ctx, time.Second)
+	det, err := d.Session.Detect(ctx, probe)
 	if err != nil {
 		return err
 	}
@@ -137,7 +186,7 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		d.Session.SetDialect(*dialect)
 	}
 	d.Detected = det
-	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true}); err != nil {
+	if err := d.Session.Sync(ctx, at.SyncOptions{NoSettle: true, Probe: probe}); err != nil {
 		if errors.Is(err, at.ErrNoATHost) {
 			// It answered detection a moment ago: this is a board that stopped answering.
 			return fmt.Errorf("device: the board answered and then stopped answering (a stuck AT host or a hung modem): %w (%v)", at.ErrTimeout, err)
@@ -145,6 +194,12 @@ func (d *Device) prepare(ctx context.Context, o Options, term *at.Terminator, di
 		return err
 	}
 	return nil
+}
+
+// probe is the deadline of one detection or sync probe: its wire time and the modem's configured
+// latency (--modem-latency), so that a slow modem is not taken for no AT host.
+func (d *Device) probe() time.Duration {
+	return d.Session.Config().Timing.Deadline(len("at AT\r\n"), len("\r\nERROR\r\n"), false)
 }
 
 // quietFor is how long a line must stay quiet before nrfprov talks: on a UART, 20 byte times
@@ -163,14 +218,14 @@ func parseLink(o Options) (*at.Terminator, *at.Dialect, error) {
 	if o.Terminator != "" && o.Terminator != "auto" {
 		t, ok := at.ParseTerminator(o.Terminator)
 		if !ok {
-			return nil, nil, fmt.Errorf("device: terminator %q: want auto, cr, lf or crlf", o.Terminator)
+			return nil, nil, fmt.Errorf("%w: terminator %q: want auto, cr, lf, crlf or nul", ErrOption, o.Terminator)
 		}
 		term = &t
 	}
 	if o.Dialect != "" && o.Dialect != "auto" {
 		dd, ok := at.ParseDialect(o.Dialect)
 		if !ok {
-			return nil, nil, fmt.Errorf("device: dialect %q: want auto, raw or shell", o.Dialect)
+			return nil, nil, fmt.Errorf("%w: dialect %q: want auto, raw or shell", ErrOption, o.Dialect)
 		}
 		dialect = &dd
 	}
@@ -209,7 +264,7 @@ func (d *Device) Resync(ctx context.Context, boot time.Duration) error {
 			return fmt.Errorf("device: waiting for the board to boot after a reset: %w", err)
 		}
 	}
-	if err := d.Session.Sync(ctx, at.SyncOptions{}); err != nil {
+	if err := d.Session.Sync(ctx, at.SyncOptions{Probe: d.probe()}); err != nil {
 		return err
 	}
 	return d.Store.EnableCMEE(ctx)
@@ -239,7 +294,11 @@ func ResetThroughTransport(ctx context.Context, h *plugin.Host, o Options) error
 	if !client.Info().Has(plugin.CapReset) {
 		return &plugin.NotSupportedError{Capability: plugin.CapReset}
 	}
-	conn, err := client.Open(ctx, plugin.OpenRequest{Address: addr, Baud: o.Baud, FlowControl: o.RTSCTS, Options: o.TransportOptions})
+	req, err := openRequest(client.Info(), addr, o)
+	if err != nil {
+		return err
+	}
+	conn, err := client.Open(ctx, req)
 	if err != nil {
 		return err
 	}

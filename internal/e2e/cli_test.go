@@ -51,7 +51,7 @@ func runNrfprovIn(t testing.TB, dir string, env []string, stdin string, args ...
 	defer cancel()
 	cmd := exec.CommandContext(ctx, nrfprovBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=", stateDirEnv(t))
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
@@ -286,21 +286,27 @@ func TestCLIEveryVerb(t *testing.T) {
 	}
 }
 
-// TestCLIPersonalities: the shell dialect (modem_shell) and SLM are detected and work; through
-// the shell, PEM line breaks arrive as CR LF and that is the hash nrfprov verifies.
+// TestCLIPersonalities: the shell dialect (modem_shell) and SLM are detected and work; the shell
+// stores line breaks as CR LF, so a CR LF file is stored exactly and an LF file is refused before
+// sending (never other bytes than the file's).
 func TestCLIPersonalities(t *testing.T) {
 	t.Run("modem_shell", func(t *testing.T) {
 		t.Parallel()
 		b := startBoard(t, sim.BoardConfig{Personality: sim.ModemShell, SerialNumber: "000960000011"})
 		cert := testCert(t)
+		fails(t, 2, []string{"--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", cert)},
+			"LF line break at byte offset", "hint: give the content CR LF line breaks")
+		if st, err := b.State(ctxT(t)); err != nil || len(st.Credentials) != 0 || st.CFUN != 0 {
+			t.Fatalf("a refused write reached the board: %+v, %v", st, err)
+		}
 		var wr struct {
 			jsonEntry
 			Verified bool `json:"verified"`
 		}
-		decode(t, ok(t, "--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", cert), "--json"), "write", &wr)
 		crlf := strings.ReplaceAll(cert, "\n", "\r\n")
+		decode(t, ok(t, "--port", b.VCOM0(), "write", "9", "0", writeFile(t, "ca.pem", crlf), "--json"), "write", &wr)
 		if !wr.Verified || wr.SHA256 != sha(crlf) {
-			t.Fatalf("shell write: %+v; want the hash of the CR LF form %s", wr, sha(crlf))
+			t.Fatalf("shell write: %+v; want the hash of the file %s", wr, sha(crlf))
 		}
 		var info struct {
 			D string `json:"dialect"`
@@ -341,7 +347,7 @@ func TestCLIModemErrors(t *testing.T) {
 	p, p20 := b.VCOM0(), b20.VCOM0()
 
 	// 527: not a certificate, on nRF91x1 mfw 2.x.
-	fails(t, 6, []string{"--port", p20, "write", "1", "0", writeFile(t, "x", "not a certificate")}, "527")
+	fails(t, 6, []string{"--port", p20, "write", "1", "0", writeFile(t, "x", notACertificate)}, "527")
 	// 514: a reserved tag the modem keeps for itself.
 	fails(t, 6, []string{"--port", p, "--allow-reserved", "write", "4000000000", "4", writeFile(t, "x", "id")}, "514")
 	// 513: nothing to delete.
@@ -430,7 +436,9 @@ func TestCLIBadInputNeverReachesTheBoard(t *testing.T) {
 	cases := map[string][]string{
 		"quote":     {"write", "1", "4", writeFile(t, "q", `a"b`)},
 		"non-ascii": {"write", "1", "4", writeFile(t, "u", "grüße")},
-		"oversize":  {"write", "1", "0", writeFile(t, "big", strings.Repeat("A", 4096))},
+		"oversize":  {"write", "1", "4", writeFile(t, "big", strings.Repeat("A", 4096))},
+		"not-pem":   {"write", "1", "0", writeFile(t, "x.pem", "not a certificate")},
+		"psk-hex":   {"write", "1", "PSK", writeFile(t, "p.hex", "zz11")},
 		"reserved":  {"write", "2147483648", "4", writeFile(t, "r", "x")},
 		"type":      {"write", "1", "FANCY_KEY", writeFile(t, "t", "x")},
 		"type-12":   {"write", "1", "12", writeFile(t, "t12", "x")},

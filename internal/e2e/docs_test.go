@@ -171,7 +171,7 @@ func newDocEnv(t *testing.T, root string) *docEnv {
 			"PATH="+bin+string(os.PathListSeparator)+standins(t)+string(os.PathListSeparator)+os.Getenv("PATH"),
 			"NRFSIM_RUN_DIR="+run,
 			"NRFPROV_SYSFS_ROOT="+filepath.Join(run, "sys"), "NRFPROV_DEV_ROOT="+filepath.Join(run, "dev"),
-			"NRFPROV_PLUGIN_LOCK="+filepath.Join(dir, "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL="),
+			"NRFPROV_PLUGIN_LOCK="+filepath.Join(dir, "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=", stateDirEnv(t)),
 		subst: strings.NewReplacer(
 			"go run ./cmd/nrfprov", "nrfprov",
 			"go run ./cmd/nrfsim", "nrfsim",

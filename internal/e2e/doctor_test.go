@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/flash"
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 )
 
 type doctorCheck struct {
@@ -36,25 +37,12 @@ func doctorChecks(t *testing.T, out string) map[string]doctorCheck {
 	return m
 }
 
-// requireTool fails under CI and skips elsewhere when a Debian tool is missing.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (.ci/run installs it)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
-
 // TestDoctorRunners: with the vendor tools' stand-ins on PATH doctor reports each with its path
 // and the version it prints; Debian's OpenOCD is found and its missing nRF91 board script
 // reported; with none of them it says what to install, and nothing of that blocks.
 func TestDoctorRunners(t *testing.T) {
 	t.Parallel()
-	openocd := requireTool(t, "openocd")
+	openocd := testsupport.RequireTool(t, "openocd", "openocd")
 	run := t.TempDir()
 	startBoard(t, sim.BoardConfig{RunDir: run, SerialNumber: "000960000071"})
 	boardEnv := []string{"NRFPROV_SYSFS_ROOT=" + filepath.Join(run, "sys"), "NRFPROV_DEV_ROOT=" + filepath.Join(run, "dev")}

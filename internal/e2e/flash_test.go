@@ -765,7 +765,7 @@ func TestFlashWorkflowInterruptedStillRestores(t *testing.T) {
 	env, log := flashEnv(t, b.Config().RunDir)
 	cmd := exec.Command(nrfprovBin, "--board", sn, "--baud", "9600", "provision", "-m", m, "--runner", "nrfjprog",
 		"--flash-at-client", atc, "--restore-app", app)
-	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+	cmd.Env = append(os.Environ(), stateDirEnv(t), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
 	cmd.Env = append(cmd.Env, env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

@@ -91,6 +91,9 @@ func run(m *testing.M) int {
 		// sleep 1 s at every exit.
 		_ = os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" halt_on_error=1 atexit_sleep_ms=0"))
 	}
+	// No nrfprov a test starts journals into the user's own state directory (tests give each
+	// of theirs its own, stateDir).
+	_ = os.Setenv("NRFPROV_STATE_DIR", filepath.Join(tmp, "state"))
 	defer qemutest.Cleanup() // the firmware the QEMU tests built
 	return m.Run()
 }

@@ -179,7 +179,7 @@ func BenchmarkProvision16Boards(b *testing.B) {
 					CommandLatency: cmdLatency, WriteLatency: writeLatency})
 			}
 			cmd := exec.Command(nrfprovBin, "provision", "-m", m, "--all", "--json")
-			cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(b.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
+			cmd.Env = append(os.Environ(), stateDirEnv(b), "NRFPROV_PLUGIN_LOCK="+filepath.Join(b.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=", "NRFPROV_LOG_LEVEL=")
 			cmd.Env = append(cmd.Env, sysfsEnv(run)...)
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb

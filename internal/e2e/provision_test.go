@@ -33,6 +33,7 @@ type provisionReport struct {
 		Outcome string `json:"outcome"`
 		Proof   string `json:"proof"`
 		SHA256  string `json:"sha256"`
+		Detail  string `json:"detail"`
 	} `json:"results"`
 	Writes     int `json:"writes"`
 	Deletes    int `json:"deletes"`
@@ -192,7 +193,7 @@ func TestProvisionKilledMidWriteConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nrfprovBin, "--port", b.VCOM0(), "--baud", "9600", "provision", "-m", m)
-	cmd.Env = append(os.Environ(), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=")
+	cmd.Env = append(os.Environ(), stateDirEnv(t), "NRFPROV_PLUGIN_LOCK="+filepath.Join(t.TempDir(), "lock"), "NRFPROV_PLUGIN_DIR=")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {

@@ -79,14 +79,15 @@ func TestProvisionThroughQEMU(t *testing.T) {
 	q := qemutest.Start(t, elf, modem.socket)
 	t.Logf("firmware built, nrfsim and QEMU started in %v", time.Since(start).Round(time.Millisecond))
 
-	manifest, err := filepath.Abs(filepath.Join("..", "..", "examples", "nrfcloud", "manifest.yaml"))
+	// The Modem Shell stores CR LF line breaks: the reference set with line_endings: crlf.
+	manifest, err := filepath.Abs(filepath.Join("..", "..", "examples", "shell", "manifest.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[int]string{0: "ca.pem", 1: "client.pem", 2: "client-key.pem"}
 	want := map[int]string{} // type → SHA-256 of what the modem stores (Modem Shell: CR LF)
 	for typ, name := range files {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(manifest), name))
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(manifest), "..", "nrfcloud", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/nrfprov/nrfprov/plugin"
 )
 
-// BenchmarkProvisionOverRTTBackends provisions the reference set (examples/nrfcloud: CA ≈ 1.9 KB,
+// BenchmarkProvisionOverRTTBackends provisions the reference set (examples/shell, the files of examples/nrfcloud with CR LF line breaks: CA ≈ 1.9 KB,
 // client certificate ≈ 1.2 KB, key ≈ 0.25 KB) on a fresh Modem Shell board over RTT through each
 // backend of the rtt transport plugin, then again on the board now in sync. Reported per
 // backend: <backend>_ms (full run) and <backend>_rerun_ms, and for jlink and openocd the ratio of
@@ -22,7 +22,7 @@ import (
 //
 //	go test -run '^$' -bench ProvisionOverRTTBackends -benchtime 3x ./internal/e2e/
 func BenchmarkProvisionOverRTTBackends(b *testing.B) {
-	m, err := provision.Load("../../examples/nrfcloud/manifest.yaml", nil)
+	m, err := provision.Load("../../examples/shell/manifest.yaml", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestProvisionOverRTTRecoversThroughTheDebugger(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000201", Personality: sim.ModemShell, RTT: true})
 	srv := serveGDB(t, b)
-	m, files := credSet(t, 33, "lf", "")
+	m, files := credSet(t, 33, "crlf", "")
 	// Let the connection and the first write through, then hang the modem.
 	if err := b.InjectFault(ctxT(t), sim.Fault{Kind: "hang", Count: 9}); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestProvisionOverRTTInterruptHalt(t *testing.T) {
 	t.Parallel()
 	b := startBoard(t, sim.BoardConfig{SerialNumber: "000960000203", Personality: sim.ModemShell, RTT: true, MemoryNeedsHalt: true})
 	srv := serveGDB(t, b)
-	m, files := credSet(t, 34, "lf", "")
+	m, files := credSet(t, 34, "crlf", "")
 	r := runNrfprov(t, "", "--transport", "rtt", "--port", srv.Addr(), "list")
 	if r.code == 0 {
 		t.Fatalf("list without a halt mode on a server that needs one: exit 0\n%s", r.stdout)

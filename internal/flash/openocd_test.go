@@ -4,22 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 )
 
-func requireOpenOCD(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("openocd"); err != nil {
-		msg := "openocd not installed (apt-get install --no-install-recommends openocd)"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI: %s; .ci/run installs it", msg)
-		}
-		t.Skip(msg)
-	}
-}
+func requireOpenOCD(t *testing.T) { testsupport.RequireTool(t, "openocd", "openocd") }
 
 // TestCheckOpenOCDDebian: Debian's real openocd (0.12.0) is recognised by `openocd --version`,
 // its scripts directory is found, and since it has no nRF91 scripts the runner refuses with a

@@ -110,13 +110,18 @@ type Report struct {
 	Device     Fingerprint `json:"device"`
 	Plan       Plan        `json:"plan"`
 	Results    []Result    `json:"results"`
-	Writes     int         `json:"writes"`
-	Deletes    int         `json:"deletes"`
+	Writes     int         `json:"writes"`  // results this run wrote that the modem now holds
+	Deletes    int         `json:"deletes"` // results proven deleted
 	Recoveries int         `json:"recoveries"`
+	// RestoredCFUN is the functional mode put back at the start because an earlier run on
+	// this board (by IMEI) ended without restoring it (killed, or the board hung).
+	RestoredCFUN *int `json:"restored_cfun,omitempty"`
 	// Generated counts the keys the modem generated (%KEYGEN) for the identity.
 	Generated int             `json:"keys_generated"`
 	Identity  *IdentityReport `json:"identity,omitempty"`
 	DryRun    bool            `json:"dry_run,omitempty"`
+
+	identityWrites int // the identity's certificate writes, counted into Writes
 }
 
 // Worst is the worst outcome in the report (kept when empty).
@@ -152,9 +157,68 @@ func Run(ctx context.Context, m *Manifest, o Options) (*Report, error) {
 	if o.BootTimeout <= 0 {
 		o.BootTimeout = 10 * time.Second
 	}
-	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1}
+	r := &runner{m: m, o: o, rep: &Report{DryRun: o.DryRun}, origCFUN: -1, wrote: map[Key]bool{}, deleted: map[Key]bool{},
+		refused: map[Key]error{}}
 	err := r.run(ctx)
+	if err == nil && len(r.refused) > 0 {
+		// Everything else was written; these were refused before sending.
+		err = r.refusedErr
+	}
+	if err != nil && len(r.rep.Results) == 0 && len(r.rep.Plan.Items) > 0 && !o.DryRun {
+		r.partialResults(err)
+	}
+	r.rep.count()
 	return r.rep, err
+}
+
+// count makes the summary agree with the rows: a credential counts as written when this run
+// changed it and the modem now holds it (also when the write's own answer was lost and the
+// re-plan found it in place), as deleted when it is proven gone.
+func (rep *Report) count() {
+	rep.Writes, rep.Deletes = rep.identityWrites, 0
+	for _, res := range rep.Results {
+		switch {
+		case res.Outcome == OutcomeDeleted:
+			rep.Deletes++
+		case res.Action != ActionKeep && res.Action != ActionDelete && (res.Outcome == OutcomeVerified || res.Outcome == OutcomeUnverifiable):
+			rep.Writes++
+		}
+	}
+}
+
+// partialResults reports every planned credential after a run that stopped before verifying:
+// what a later observation or the write's own check proved, and as failed what was not done or
+// not proven. Nothing is claimed that was not proven.
+func (r *runner) partialResults(cause error) {
+	latest := map[Key]Item{}
+	for _, it := range r.lastPlan.Items {
+		latest[it.Key()] = it
+	}
+	why := fmt.Sprintf("the run stopped before it was verified (%v)", cause)
+	for _, it := range r.rep.Plan.Items {
+		k := it.Key()
+		res := Result{SecTag: it.SecTag, Type: it.Type, TypeName: it.TypeName, Action: it.Action, SHA256: it.WantSHA256,
+			Outcome: OutcomeFailed, Proof: ProofNone}
+		l, observed := latest[k]
+		wrote := r.wrote[k]
+		switch {
+		case it.Action == ActionDelete && r.deleted[k]:
+			res.Detail = "deleted (the modem answered OK), not proven: " + why
+		case it.Action == ActionDelete:
+			res.Detail = "not deleted: " + why
+		case observed && l.Action == ActionKeep:
+			res.Outcome = outcome(it.Action != ActionKeep, OutcomeVerified)
+			res.Proof = ProofReadBack
+			if l.HaveHash == cmng.HashReal && r.fw.RealHashes() {
+				res.Proof = ProofSHA256
+			}
+		case wrote:
+			res.Detail = "written (the modem answered OK), not proven: " + why
+		default:
+			res.Detail = "not written: " + why
+		}
+		r.rep.Results = append(r.rep.Results, res)
+	}
 }
 
 type runner struct {
@@ -166,6 +230,12 @@ type runner struct {
 	fw       cmng.FirmwareVersion
 	origCFUN int  // the mode to restore, or -1 when nrfprov did not change it
 	offline  bool // the modem is in CFUN=4 now
+
+	refused    map[Key]error // credentials the modem firmware is known to hang on: never sent
+	refusedErr error         // the same, with their manifest lines
+	lastPlan   Plan          // the latest plan, made from the latest observation
+	wrote      map[Key]bool  // writes the modem answered OK (verify proves them)
+	deleted    map[Key]bool  // deletes the modem answered OK (or had nothing to delete)
 }
 
 func (r *runner) emit(e Event) {
@@ -194,8 +264,17 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	r.fw = fw // a reset does not change the modem firmware: asked once per run
+	if e := d.Restored; e != nil {
+		r.rep.RestoredCFUN = &e.CFUN
+		r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("an earlier run (since %s) did not restore the modem's functional mode: put CFUN=%d back",
+			e.Since.Format(time.RFC3339), e.CFUN)})
+	}
 	r.rep.Device = Fingerprint{Port: d.Address, IMEI: imei, ModemFirmware: fw.Raw, Dialect: d.Detected.Dialect.String()}
 	r.emit(Event{Kind: EventIdentify, Message: fmt.Sprintf("%s, IMEI %s, %s AT", fw.Raw, imei, d.Detected.Dialect)})
+	if err := r.preflight(); err != nil {
+		return err
+	}
+	r.refuseFirmwareLimits()
 
 	// The modem's functional mode is restored whatever happens, if nrfprov changed it.
 	defer func() {
@@ -206,7 +285,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
 		r.emit(Event{Kind: EventRestore, Message: fmt.Sprintf("restoring CFUN=%d", r.origCFUN)})
-		if rerr := r.dev.Store.SetCFUN(rctx, r.origCFUN); rerr != nil {
+		if rerr := r.dev.Store.RestoreCFUN(rctx, r.origCFUN); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("provision: restore CFUN=%d: %w", r.origCFUN, rerr))
 		}
 	}()
@@ -220,6 +299,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 		plan, actual, err := r.observeAndPlan(ctx, applied)
 		if err == nil && !planned {
 			r.rep.Plan, planned = plan, true
+		}
+		if err == nil {
+			r.lastPlan = plan
 		}
 		if err == nil {
 			last = actual
@@ -258,6 +340,43 @@ func (r *runner) run(ctx context.Context) (err error) {
 	return r.verify(&last, !applied)
 }
 
+// preflight checks every credential against the link as detected (its dialect, terminator and
+// line limit) before anything is sent or changed: a link that cannot carry a credential's exact
+// bytes refuses it here, with the manifest line it comes from. The errors match
+// cmng.ErrPreflight.
+func (r *runner) preflight() error {
+	var errs []error
+	for _, c := range r.m.Credentials {
+		err := r.dev.Store.Preflight(uint64(c.SecTag), c.Type, c.Content)
+		var pe *cmng.PreflightError
+		if err == nil || !errors.As(err, &pe) {
+			continue
+		}
+		if c.isSecret() {
+			// Content from the environment is secret whatever its type: no byte values.
+			cut := *pe
+			cut.Reason = byteValue.ReplaceAllString(cut.Reason, "")
+			err = &cut
+		}
+		errs = append(errs, fmt.Errorf("%s (line endings %s): %w", c.Pos, c.LineEndings, err))
+	}
+	return errors.Join(errs...)
+}
+
+// refuseFirmwareLimits sets aside the credentials this modem firmware is known to hang on (mfw
+// 0.7.0 and long writes): they are never sent, the rest is written, and the report says why and
+// what to do.
+func (r *runner) refuseFirmwareLimits() {
+	var errs []error
+	for _, c := range r.m.Credentials {
+		if err := cmng.CheckFirmwareLimit(r.fw, c.SecTag, c.Type, c.Content); err != nil {
+			r.refused[Key{c.SecTag, c.Type}] = err
+			errs = append(errs, fmt.Errorf("%s: %w", c.Pos, err))
+		}
+	}
+	r.refusedErr = errors.Join(errs...)
+}
+
 // identify asks the modem firmware version and the IMEI.
 func (r *runner) identify(ctx context.Context) (cmng.FirmwareVersion, string, error) {
 	fw, err := r.dev.Store.FirmwareVersion(ctx)
@@ -274,19 +393,13 @@ func (r *runner) goOffline(ctx context.Context) error {
 	if r.o.KeepCFUN || r.offline {
 		return nil
 	}
-	cur, err := r.dev.Store.CFUN(ctx)
+	prev, changed, err := r.dev.Store.TakeOffline(ctx)
+	if changed && r.origCFUN < 0 {
+		// Also when AT+CFUN=4 itself hung: the mode is restored once the board answers again.
+		r.origCFUN = prev
+	}
 	if err != nil {
 		return err
-	}
-	// Writes need the modem deactivated: offline (4) or powered off (0, how it boots) are both
-	// fine as they are, with nothing to set or restore.
-	if cur != cmng.CFUNOffline && cur != 0 {
-		if err := r.dev.Store.SetCFUN(ctx, cmng.CFUNOffline); err != nil {
-			return err
-		}
-		if r.origCFUN < 0 {
-			r.origCFUN = cur
-		}
 	}
 	r.offline = true
 	return nil
@@ -463,20 +576,25 @@ func (r *runner) apply(ctx context.Context, plan Plan) error {
 		if !it.Changes() {
 			continue
 		}
+		if err := r.refused[it.Key()]; err != nil {
+			r.emit(Event{Kind: EventApply, Message: fmt.Sprintf("not sent: %v", err), Item: it, Done: done, Total: total})
+			done++
+			continue
+		}
 		r.emit(Event{Kind: EventApply, Message: fmt.Sprintf("%s %d %s", it.Action, it.SecTag, it.TypeName), Item: it, Done: done, Total: total})
 		switch it.Action {
 		case ActionDelete:
 			if err := r.dev.Store.Delete(ctx, it.SecTag, it.Type); err != nil && !isNotFound(err) {
 				return err
 			}
-			r.rep.Deletes++
+			r.deleted[it.Key()] = true
 		default:
 			// Not listed one by one: verify lists once after every change and proves each
 			// credential by its SHA-256 (or read-back); a mismatch is reported there as failed.
 			if err := r.dev.Store.Put(ctx, it.SecTag, it.Type, it.content); err != nil {
 				return err
 			}
-			r.rep.Writes++
+			r.wrote[it.Key()] = true // answered OK; proven (or not) by verify
 		}
 		done++
 	}
@@ -516,7 +634,10 @@ func (r *runner) verify(seen *Actual, announce bool) error {
 		res := Result{SecTag: c.SecTag, Type: c.Type, TypeName: c.Type.String(), Action: planned[k], SHA256: want}
 		wrote := planned[k] != ActionKeep
 		e, ok := listed[k]
+		var pe *cmng.PreflightError
 		switch {
+		case wrote && errors.As(r.refused[k], &pe):
+			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "not sent: "+pe.Reason+"; "+pe.Fix
 		case !ok:
 			res.Outcome, res.Proof, res.Detail = OutcomeFailed, ProofNone, "not listed by the modem after the write"
 		case e.Hash == cmng.HashReal && fw.RealHashes():

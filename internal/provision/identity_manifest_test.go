@@ -1,13 +1,6 @@
 package provision
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,34 +9,21 @@ import (
 
 	"github.com/nrfprov/nrfprov/internal/cmng"
 	"github.com/nrfprov/nrfprov/internal/identity"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 )
 
 // identityDir writes a CA (ca.pem, ca.key), another key (other.key) and a root (root.pem).
 func identityDir(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	mk := func() (*ecdsa.PrivateKey, []byte) {
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"}, NotBefore: time.Now(),
-			NotAfter: time.Now().AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	}
-	key, ca := mk()
-	other, root := mk()
-	kpem := func(k *ecdsa.PrivateKey) []byte {
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	}
-	for name, data := range map[string][]byte{"ca.pem": ca, "ca.key": kpem(key), "other.key": kpem(other), "root.pem": root} {
+	ca := testsupport.CA(t, "ca", time.Now(), time.Now().AddDate(1, 0, 0))
+	other := testsupport.CA(t, "ca", time.Now(), time.Now().AddDate(1, 0, 0))
+	for name, data := range map[string][]byte{"ca.pem": ca.CertPEM, "ca.key": ca.KeyPEM, "other.key": other.KeyPEM, "root.pem": other.CertPEM} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return dir, strings.Split(string(kpem(key)), "\n")[1]
+	return dir, strings.Split(string(ca.KeyPEM), "\n")[1]
 }
 
 func TestManifestIdentity(t *testing.T) {

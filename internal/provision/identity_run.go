@@ -96,12 +96,14 @@ func (r *runner) applyIdentity(ctx context.Context, d *identity.Decision, done, 
 			return fmt.Errorf("%w: %w", ErrIdentity, err)
 		}
 	}
-	_, err = st.Write(ctx, spec.SecTag, cmng.ClientCert, []byte(rec.CertPEM))
+	// Sent in the form the link stores exactly (CR LF line breaks through the shell), so the
+	// bytes sent are the bytes stored.
+	_, err = st.Write(ctx, spec.SecTag, cmng.ClientCert, cmng.Stored([]byte(rec.CertPEM), r.dev.Detected.Dialect))
 	var ve *cmng.VerifyError
 	if err != nil && !errors.As(err, &ve) {
 		return err
 	}
-	r.rep.Writes++ // a hash mismatch is reported by verify
+	r.rep.identityWrites++ // a hash mismatch is reported by verify
 	return nil
 }
 

@@ -592,16 +592,16 @@ func (p *manifestParser) readEnv(v *yaml.Node, c *Credential, typeOK bool) []byt
 	return []byte(val)
 }
 
-// checkContent checks the normalised content of a credential: PEM where PEM is required, and
-// cmng.Preflight for the raw dialect with the default line limit. Messages refer to the content
-// by its source and byte offsets only.
-// Preflight needs a valid sec_tag (its digits count in the command's length); without one
-// (tagOK false) only the PEM checks run.
-func (p *manifestParser) checkContent(line int, c *Credential, m *Manifest, tagOK bool) {
-	src := c.source()
-	switch c.Type {
+// ContentProblems checks content for a credential of type typ, the same for a manifest and for
+// `nrfprov write`: certificates must be PEM certificates without a private key, a client key a
+// PEM private key, a PSK hexadecimal text with two digits per byte. src names the content in the
+// messages ("file ca.pem", "env DEVICE_KEY"); they show byte offsets, never content.
+func ContentProblems(typ cmng.Type, content []byte, src string) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	switch typ {
 	case cmng.RootCACert, cmng.ClientCert:
-		labels := pemLabels(c.Content)
+		labels := pemLabels(content)
 		certs, keys := 0, 0
 		for _, l := range labels {
 			if strings.HasSuffix(l, "CERTIFICATE") {
@@ -613,43 +613,59 @@ func (p *manifestParser) checkContent(line int, c *Credential, m *Manifest, tagO
 		}
 		switch {
 		case len(labels) == 0:
-			p.addf(line, "%s is not PEM: a %s must hold at least one -----BEGIN CERTIFICATE----- … -----END CERTIFICATE----- block "+
-				"(convert DER with `openssl x509 -inform DER -in cert.der -out cert.pem`)", src, c.Type)
+			add("%s is not PEM: a %s must hold at least one -----BEGIN CERTIFICATE----- … -----END CERTIFICATE----- block "+
+				"(convert DER with `openssl x509 -inform DER -in cert.der -out cert.pem`)", src, typ)
 		case keys > 0:
-			p.addf(line, "%s holds a private key: a %s is not secret (the modem lists it and may read it back); "+
-				"put the key in its own file as a CLIENT_KEY (type 2)", src, c.Type)
+			add("%s holds a private key: a %s is not secret (the modem lists it and may read it back); "+
+				"put the key in its own file as a CLIENT_KEY (type 2)", src, typ)
 		case certs == 0:
-			p.addf(line, "%s has no CERTIFICATE block (found %s): a %s must hold at least one -----BEGIN CERTIFICATE----- block",
-				src, strings.Join(labels, ", "), c.Type)
+			add("%s has no CERTIFICATE block (found %s): a %s must hold at least one -----BEGIN CERTIFICATE----- block",
+				src, strings.Join(labels, ", "), typ)
 		}
 	case cmng.ClientKey:
 		keys := 0
-		for _, l := range pemLabels(c.Content) {
+		for _, l := range pemLabels(content) {
 			if strings.HasSuffix(l, "PRIVATE KEY") {
 				keys++
 			}
 		}
 		if keys == 0 {
-			p.addf(line, "%s is not a PEM private key: a CLIENT_KEY must hold a -----BEGIN … PRIVATE KEY----- block "+
+			add("%s is not a PEM private key: a CLIENT_KEY must hold a -----BEGIN … PRIVATE KEY----- block "+
 				"(PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or ENCRYPTED PRIVATE KEY; convert DER with `openssl pkey -inform DER -in key.der -out key.pem`)", src)
 		}
 	case cmng.PSK:
 		// The modem takes a PSK as hexadecimal text, two characters per octet (§1.3).
-		for i, b := range c.Content {
+		for i, b := range content {
 			if !isHexDigit(b) {
 				fix := "write the PSK as hexadecimal digits only"
 				if b == '\n' || b == '\r' || b == ' ' || b == '\t' {
 					fix = "remove the whitespace (a trailing newline counts: write the file with printf '%s', not echo)"
 				}
-				p.addf(line, "%s: a PSK must be hexadecimal text, but the byte at offset %d is not a hex digit: %s", src, i, fix)
-				return
+				add("%s: a PSK must be hexadecimal text, but the byte at offset %d is not a hex digit: %s", src, i, fix)
+				return out
 			}
 		}
-		if len(c.Content)%2 != 0 {
-			p.addf(line, "%s: a PSK must be hexadecimal text with two digits per byte, but it has an odd number of digits (%d): check that no digit is missing",
-				src, len(c.Content))
-			return
+		if len(content)%2 != 0 {
+			add("%s: a PSK must be hexadecimal text with two digits per byte, but it has an odd number of digits (%d): check that no digit is missing",
+				src, len(content))
 		}
+	}
+	return out
+}
+
+// checkContent checks the normalised content of a credential: PEM where PEM is required, and
+// cmng.Preflight for the raw dialect with the default line limit. Messages refer to the content
+// by its source and byte offsets only.
+// Preflight needs a valid sec_tag (its digits count in the command's length); without one
+// (tagOK false) only the PEM checks run.
+func (p *manifestParser) checkContent(line int, c *Credential, m *Manifest, tagOK bool) {
+	src := c.source()
+	problems := ContentProblems(c.Type, c.Content, src)
+	for _, msg := range problems {
+		p.addf(line, "%s", msg)
+	}
+	if c.Type == cmng.PSK && len(problems) > 0 {
+		return
 	}
 	if !tagOK {
 		return

@@ -670,13 +670,17 @@ func (b *Board) execute(cmds [][]byte) {
 	var latency time.Duration
 	for _, cmd := range cmds {
 		b.stats.Commands++
-		if b.faults.hangNow() {
+		hang := b.faults.hangNow(cmd)
+		if hang && !b.faults.hangLate {
 			b.hung = true
 			b.stats.HungCommands++
 			b.log.Debug("command hangs (fault)")
 			return
 		}
 		res := b.modem.exec(cmd)
+		if hang {
+			res.hang = true // executed; the answer never comes
+		}
 		if res.hang {
 			b.hung = true
 			b.stats.HungCommands++

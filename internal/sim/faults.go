@@ -20,7 +20,9 @@ import (
 //   - "urc": the modem sends the notification line Text (e.g. "+CEREG: 2"); it comes out at
 //     once when the line is idle, else between the lines of the next response.
 //   - "hang": the command after Count further commands is swallowed: no answer, the AT host
-//     stays busy until a reset.
+//     stays busy until a reset. With Text, Count counts only the commands that start with Text
+//     (e.g. "AT+CFUN=4": the first such command hangs). With Enabled the command is executed
+//     first and only its answer never comes (a write that lands, then the modem hangs).
 //   - "slow": the modem takes LatencyMS longer for every command (0 restores).
 //   - "truncate": responses are cut after Bytes bytes, losing their final result code, like a
 //     small AT buffer on read-back (0 restores).
@@ -100,7 +102,9 @@ type faultState struct {
 	out *byteFault
 
 	active       []Fault
-	hangAfter    int // -1 = off
+	hangAfter    int    // -1 = off
+	hangOn       string // only commands starting with this count (empty: every command)
+	hangLate     bool   // the hanging command is executed first
 	extraLatency time.Duration
 	truncate     int
 	echo         bool
@@ -146,9 +150,11 @@ func (f *faultState) output(p []byte) []byte {
 	return p
 }
 
-func (f *faultState) hangNow() bool {
+func (f *faultState) hangNow(cmd []byte) bool {
 	switch {
 	case f.hangAfter < 0:
+		return false
+	case f.hangOn != "" && !bytes.HasPrefix(bytes.TrimSpace(cmd), []byte(f.hangOn)):
 		return false
 	case f.hangAfter == 0:
 		f.hangAfter = -1
@@ -226,7 +232,7 @@ func (b *Board) inject(ft Fault) error {
 		if ft.Count < 0 {
 			return fmt.Errorf("sim: fault hang: count must not be negative")
 		}
-		f.hangAfter = ft.Count
+		f.hangAfter, f.hangOn, f.hangLate = ft.Count, ft.Text, ft.Enabled
 	case "slow":
 		if ft.LatencyMS < 0 {
 			return fmt.Errorf("sim: fault slow: latency_ms must not be negative")
@@ -294,7 +300,7 @@ func (b *Board) ClearFaults(ctx context.Context) error {
 		f.lineSpeed, f.speedMismatch = false, false
 		f.mu.Unlock()
 		f.active = nil
-		f.hangAfter = -1
+		f.hangAfter, f.hangOn, f.hangLate = -1, "", false
 		f.extraLatency = 0
 		f.truncate = 0
 		f.echo = false

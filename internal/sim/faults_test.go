@@ -610,3 +610,27 @@ func TestFaultPowerOffWarningOldFirmware(t *testing.T) {
 		t.Fatalf("listed as active: %+v", st.Faults)
 	}
 }
+
+// TestFaultHangOnCommand: with text, only the commands that start with it count; with enabled,
+// the hanging command is executed first (a write that lands, then the modem hangs).
+func TestFaultHangOnCommand(t *testing.T) {
+	t.Parallel()
+	b := startBoard(t, sim.BoardConfig{})
+	h := openHost(t, b.VCOM0(), 0)
+	h.bootATClient()
+	b.fault(sim.Fault{Kind: "hang", Text: "AT+CFUN=4"})
+	a2Want(t, b, h, "AT", "OK\r\n")
+	a2Want(t, b, h, "AT+CFUN?", "+CFUN: 0\r\nOK\r\n")
+	a2Write(t, b, h, "AT+CFUN=4\r")
+	if st := b.waitIdle(h.sent); !st.Hung || st.CFUN != 0 {
+		t.Fatalf("AT+CFUN=4 with a hang on it: hung=%v cfun=%d, want hung before executing", st.Hung, st.CFUN)
+	}
+	b.reset()
+	h.expect("*** Booting nRF Connect SDK")
+	h.bootATClient()
+	b.fault(sim.Fault{Kind: "hang", Text: "AT+CFUN=4", Enabled: true})
+	a2Write(t, b, h, "AT+CFUN=4\r")
+	if st := b.waitIdle(h.sent); !st.Hung || st.CFUN != 4 {
+		t.Fatalf("AT+CFUN=4 with a late hang: hung=%v cfun=%d, want executed, then hung", st.Hung, st.CFUN)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -13,30 +12,15 @@ import (
 	"time"
 
 	"github.com/nrfprov/nrfprov/internal/sim"
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 )
-
-// requireTool finds a Debian tool the test drives; without it the test skips, or fails under CI
-// (which installs it: .ci/run).
-func requireTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not installed (apt-get install --no-install-recommends %s)", name, pkg)
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI: %s; .ci/run installs it", msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // TestGDBMultiarchReadsAndWritesRAM: Debian's gdb-multiarch, not nrfprov's own client, attaches
 // to the board's GDB server (`target remote`: qSupported, the target description, ?, g), reads
 // RAM the board holds (x/), writes RAM (set) that the board then holds, reads and writes a
 // register, and resets the board with `monitor reset`.
 func TestGDBMultiarchReadsAndWritesRAM(t *testing.T) {
-	gdbPath := requireTool(t, "gdb-multiarch", "gdb-multiarch")
+	gdbPath := testsupport.RequireTool(t, "gdb-multiarch", "gdb-multiarch")
 	b, srv := startRTTBoard(t, sim.BoardConfig{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

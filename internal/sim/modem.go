@@ -319,7 +319,8 @@ func (m *modem) cmngWrite(args []atArg) modemResult {
 	case m.active():
 		return m.cme(cmeNotAllowed)
 	case m.prof.modemOwned(k):
-		return m.cme(cmeAlreadyExists)
+		// Nordic documents no access (514) for the modem's own items (modem-cmng-athost.md §1.8).
+		return m.cme(cmeNoAccess)
 	case uint64(k.Tag) > maxUserTag && !(m.prof.DecryptTags && uint64(k.Tag) >= firstDecryptTag && uint64(k.Tag) <= lastDecryptTag):
 		return m.cme(cmeNoAccess)
 	case k.Type > 4:
@@ -431,7 +432,8 @@ func (m *modem) cmngDelete(args []atArg) modemResult {
 	case m.active():
 		return m.cme(cmeNotAllowed)
 	case m.prof.modemOwned(k):
-		return m.cme(cmeAlreadyExists)
+		// Nordic documents no access (514) for the modem's own items (modem-cmng-athost.md §1.8).
+		return m.cme(cmeNoAccess)
 	}
 	if _, exists := m.nvm.creds[k]; !exists {
 		return m.cme(cmeNotFound)

@@ -340,7 +340,7 @@ func TestModemCmdCMNGReadAccess(t *testing.T) {
 	})
 }
 
-// TestModemCmdCMNGProtected: modem-owned items cannot be written or deleted (519), tags above
+// TestModemCmdCMNGProtected: modem-owned items cannot be written or deleted (514), tags above
 // the user range are refused (514) except the TLS-decrypt tags on mfw >= 2.0, and type 12 is
 // unknown (§1.2, §1.3, §1.8).
 func TestModemCmdCMNGProtected(t *testing.T) {
@@ -350,8 +350,8 @@ func TestModemCmdCMNGProtected(t *testing.T) {
 		before := a2Cmd(t, b, h, "AT%CMNG=1")
 		if p.modemOwned {
 			for _, o := range a2Owned {
-				a2Want(t, b, h, fmt.Sprintf(`AT%%CMNG=0,%s,"nrfsim"`, o), "+CME ERROR: 519\r\n")
-				a2Want(t, b, h, "AT%CMNG=3,"+o, "+CME ERROR: 519\r\n")
+				a2Want(t, b, h, fmt.Sprintf(`AT%%CMNG=0,%s,"nrfsim"`, o), "+CME ERROR: 514\r\n")
+				a2Want(t, b, h, "AT%CMNG=3,"+o, "+CME ERROR: 514\r\n")
 			}
 			a2Want(t, b, h, "AT%CMNG=1", before)
 

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -113,4 +115,55 @@ func KeyPEM(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// RequireTool finds a Debian tool a test drives (name, from Debian package pkg) and returns its
+// path. Without it the test skips with the apt-get line that installs it, or fails under CI
+// (CI set), whose .ci/run installs it: a missing tool never passes for coverage there.
+func RequireTool(tb testing.TB, name, pkg string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s not installed (apt-get install --no-install-recommends %s)", name, pkg)
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("CI: %s; .ci/run installs it", msg)
+	}
+	tb.Skip(msg)
+	return ""
+}
+
+// TestCA is a throwaway certificate authority: its certificate and key, and both as PEM.
+type TestCA struct {
+	Cert    *x509.Certificate
+	Key     *ecdsa.PrivateKey
+	CertPEM []byte
+	KeyPEM  []byte // PKCS #8
+}
+
+// CA makes a throwaway P-256 CA named cn, valid from notBefore to notAfter, that may sign
+// certificates.
+func CA(tb testing.TB, cn string, notBefore, notAfter time.Time) TestCA {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn}, NotBefore: notBefore,
+		NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return TestCA{Cert: cert, Key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})}
 }

@@ -117,7 +117,7 @@ var kinds = []struct{ from, to error }{
 	{serialio.ErrBusy, plugin.ErrBusy},
 	{serialio.ErrPermission, plugin.ErrPermission},
 	{serialio.ErrInvalidConfig, plugin.ErrInvalidArgument},
-	{serialio.ErrNotSerial, plugin.ErrInvalidArgument},
+	{serialio.ErrNotSerial, plugin.ErrNotFound}, // a file that is no serial port: no board there
 	{serialio.ErrDisconnected, plugin.ErrDisconnected},
 }
 

@@ -56,7 +56,7 @@ func TestOpenErrorKinds(t *testing.T) {
 	}{
 		{plugin.OpenRequest{Address: filepath.Join(t.TempDir(), "ttyACM0")}, plugin.ErrNotFound},
 		{plugin.OpenRequest{}, plugin.ErrInvalidArgument},
-		{plugin.OpenRequest{Address: "/dev/null"}, plugin.ErrInvalidArgument},
+		{plugin.OpenRequest{Address: "/dev/null"}, plugin.ErrNotFound}, // no serial port there: no board
 		{plugin.OpenRequest{Address: "/dev/ptmx", Options: map[string]string{"dtr": "off"}}, plugin.ErrInvalidArgument},
 	} {
 		c, err := tr.Open(context.Background(), tc.req)

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nrfprov/nrfprov/internal/testsupport"
 	"github.com/nrfprov/nrfprov/rtt/openocd"
 )
 
@@ -21,14 +21,7 @@ import (
 // skips, or fails under CI, which installs it (.ci/run).
 func startRealOpenOCD(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("openocd")
-	if err != nil {
-		msg := "openocd not installed (apt-get install --no-install-recommends openocd)"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI: %s; .ci/run installs it", msg)
-		}
-		t.Skip(msg)
-	}
+	path := testsupport.RequireTool(t, "openocd", "openocd")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, path,
 		"-c", "adapter driver dummy", "-c", "transport select jtag", "-c", "jtag newtap dummy cpu -irlen 4 -expected-id 0",
