@@ -31,7 +31,11 @@ func TestSecretEnvLeavesChildrenWithout(t *testing.T) {
 	if !s.Taken() {
 		t.Fatal("Taken false after a secret was read")
 	}
-	out, err := exec.Command("env").Output()
+	// A child process: this test binary again, printing the environment it started with (no
+	// `env` command needed, so it runs on Windows too).
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperPrintEnv$")
+	child.Env = append(os.Environ(), "NRFPROV_TEST_PRINT_ENV=1")
+	out, err := child.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,4 +48,16 @@ func TestSecretEnvLeavesChildrenWithout(t *testing.T) {
 	if _, ok := s.Lookup("NRFPROV_TEST_UNSET"); ok {
 		t.Fatal("an unset variable found")
 	}
+}
+
+// TestHelperPrintEnv is the child process of TestSecretEnvLeavesChildrenWithout: it prints its
+// environment and exits. Run directly it does nothing.
+func TestHelperPrintEnv(t *testing.T) {
+	if os.Getenv("NRFPROV_TEST_PRINT_ENV") != "1" {
+		return
+	}
+	for _, kv := range os.Environ() {
+		os.Stdout.WriteString(kv + "\n")
+	}
+	os.Exit(0)
 }
