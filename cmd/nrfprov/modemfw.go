@@ -67,6 +67,13 @@ the modem's credential storage is broken and programming the modem firmware agai
 helps (provision says so, with the command). --dry-run prints the exact command lines.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Only nrfutil and nrfjprog program modem firmware: the other runners' settings
+			// would be taken and silently do nothing.
+			for _, name := range []string{"gdb-address", "gdb-halt", "gdb-reset", "openocd-config", "west-runner", "jlink-device"} {
+				if cmd.Flags().Changed(name) {
+					return usagef("modem-firmware: --%s means nothing here: only nrfutil and nrfjprog program a modem firmware package", name)
+				}
+			}
 			path := args[0]
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs

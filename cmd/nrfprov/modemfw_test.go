@@ -38,3 +38,14 @@ func TestStorageBrokenExitAndCommands(t *testing.T) {
 		t.Fatalf("without a serial number: %q", got)
 	}
 }
+
+// TestModemFirmwareRefusesOtherRunnersSettings: a setting only another runner reads is refused
+// before the package is even opened, rather than taken and ignored.
+func TestModemFirmwareRefusesOtherRunnersSettings(t *testing.T) {
+	for _, flag := range []string{"--gdb-address=localhost:2331", "--openocd-config=x.cfg", "--jlink-device=NRF9160_XXAA", "--west-runner=nrfjprog"} {
+		_, stderr, code := runApp(t, "modem-firmware", "mfw_nrf9160_1.3.6.zip", flag)
+		if code != exitUsage || !strings.Contains(stderr, "means nothing here: only nrfutil and nrfjprog") {
+			t.Errorf("%s: exit %d, stderr %q", flag, code, stderr)
+		}
+	}
+}
