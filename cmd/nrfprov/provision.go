@@ -18,6 +18,7 @@ type provisionFlags struct {
 	dryRun        bool
 	resetCmd      string
 	maxRecoveries int
+	writeLimit    int
 	wf            workflowFlags
 	all           bool // every connected board (multi.go)
 	identityOnly  bool // the manifest's identity only (identity.go)
@@ -42,6 +43,7 @@ func (a *app) addProvisionFlags(cmd *cobra.Command, pf *provisionFlags, withAppl
 	f.BoolVar(&pf.dryRun, "dry-run", false, "observe and plan, write nothing (same as `nrfprov plan`)")
 	f.StringVar(&pf.resetCmd, "reset-cmd", "", "command that resets the board when it hangs, e.g. \"nrfjprog --reset --snr {sn}\" ({sn}, {port} are replaced; no shell)")
 	f.IntVar(&pf.maxRecoveries, "max-recoveries", 2, "resets allowed in one run")
+	f.IntVar(&pf.writeLimit, "write-limit", 0, "the longest credential sent to modem firmware known to hang on long writes (default: its inferred limit, 1024 bytes on mfw 0.7.x)")
 	wf := &pf.wf
 	f.StringVar(&wf.atClient, "flash-at-client", "", "program this AT client image (HEX or ELF) first, then provision, then put the application back")
 	f.StringVar(&wf.atClient, "at-client-hex", "", "same as --flash-at-client")
@@ -160,6 +162,7 @@ func (a *app) provisionOptions(pf provisionFlags, m *provision.Manifest, p progr
 	o := provision.Options{
 		Device:        a.deviceOptions(),
 		MaxRecoveries: pf.maxRecoveries,
+		WriteLimit:    pf.writeLimit,
 		DryRun:        pf.dryRun,
 		KeepCFUN:      a.bf.keepCFUN,
 		Events:        p.events(),

@@ -99,13 +99,16 @@ func (v FirmwareVersion) WriteHangsOver() int {
 }
 
 // CheckFirmwareLimit refuses, before sending, a write this firmware is known to hang on
-// (WriteHangsOver), naming the firmware and the fix. The error is a *PreflightError.
-func CheckFirmwareLimit(v FirmwareVersion, tag uint32, typ Type, content []byte) error {
-	limit := v.WriteHangsOver()
+// (WriteHangsOver, or limit when it is above 0: the limit is inferred, so the user may set
+// another), naming the firmware and the fix. The error is a *PreflightError.
+func CheckFirmwareLimit(v FirmwareVersion, limit int, tag uint32, typ Type, content []byte) error {
+	if limit <= 0 {
+		limit = v.WriteHangsOver()
+	}
 	if limit == 0 || len(content) <= limit {
 		return nil
 	}
 	return &PreflightError{SecTag: uint64(tag), Type: typ,
 		Reason: fmt.Sprintf("%d bytes: modem firmware %s hangs on %%CMNG writes over about %d bytes, and leaves part of the credential behind", len(content), v.Raw, limit),
-		Fix:    "update the modem firmware (mfw 1.3.x or later, with nrfutil or nrfjprog); nrfprov does not send this credential to it"}
+		Fix:    "update the modem firmware (mfw 1.3.x or later, with nrfutil or nrfjprog); nrfprov does not send this credential to it (--write-limit BYTES sets another limit)"}
 }

@@ -139,7 +139,8 @@ func TestBrokenStorageAndModemFirmware(t *testing.T) {
 
 // TestLongWriteHangIsNotBrokenStorage: the seed report's firmware hangs on long writes only; the
 // tiny write of the storage check answers, so provision gives up as before (exit 5, not 13) and
-// leaves nothing of the check behind.
+// leaves nothing of the check behind. nrfprov refuses such a write by default; --write-limit
+// above the certificate's size sends it anyway (the limit is inferred), which is the case here.
 func TestLongWriteHangIsNotBrokenStorage(t *testing.T) {
 	t.Parallel()
 	const sn = "000960001704"
@@ -153,7 +154,7 @@ func TestLongWriteHangIsNotBrokenStorage(t *testing.T) {
 	}
 	b := startBoard(t, sim.BoardConfig{SerialNumber: sn, Profile: "mfw_nrf9160_0.7.0-29.alpha"})
 	env, _ := flashEnv(t, b.Config().RunDir)
-	r := runNrfprovEnv(t, env, "", "--board", sn, "--modem-latency", "300ms", "provision", "-m", m, "--runner", "nrfjprog", "--max-recoveries", "1")
+	r := runNrfprovEnv(t, env, "", "--board", sn, "--modem-latency", "300ms", "provision", "-m", m, "--runner", "nrfjprog", "--max-recoveries", "1", "--write-limit", "4096")
 	if r.code != 5 || !strings.Contains(r.stderr, "checking the credential storage") || strings.Contains(r.stderr, "looks broken") {
 		t.Fatalf("exit %d, want 5 after a storage check that answered\nstderr: %s", r.code, r.stderr)
 	}

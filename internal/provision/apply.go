@@ -41,6 +41,9 @@ type Options struct {
 	DryRun bool
 	// KeepCFUN leaves the modem's functional mode alone (writes fail with 518 when it is online).
 	KeepCFUN bool
+	// WriteLimit is the longest credential sent in one %CMNG write on firmware known to hang on
+	// long writes (0: the firmware's inferred limit, cmng.FirmwareVersion.WriteHangsOver).
+	WriteLimit int
 	// Events receives progress; nil discards it.
 	Events func(Event)
 	// Now is the clock for certificate validity (nil: time.Now).
@@ -369,7 +372,7 @@ func (r *runner) preflight() error {
 func (r *runner) refuseFirmwareLimits() {
 	var errs []error
 	for _, c := range r.m.Credentials {
-		if err := cmng.CheckFirmwareLimit(r.fw, c.SecTag, c.Type, c.Content); err != nil {
+		if err := cmng.CheckFirmwareLimit(r.fw, r.o.WriteLimit, c.SecTag, c.Type, c.Content); err != nil {
 			r.refused[Key{c.SecTag, c.Type}] = err
 			errs = append(errs, fmt.Errorf("%s: %w", c.Pos, err))
 		}
