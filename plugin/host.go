@@ -40,38 +40,6 @@ type Host struct {
 	mu      sync.Mutex
 	clients []*Client
 	closed  bool
-	early   map[string]*prestart // started by Prestart, not yet taken by Start
-	pre     []*prestart          // every Prestart, for Close to wait for
-}
-
-// prestart is a transport start under way in the background.
-type prestart struct {
-	done chan struct{}
-	c    *Client
-	err  error
-}
-
-// Prestart starts the transport called name in the background, so that its process start
-// overlaps the caller's own work (loading and hashing a manifest); the next Start of that name
-// takes it, error included. One that no Start takes is stopped by Close. It does nothing when
-// a start of that name is already waiting or the host is closed.
-func (h *Host) Prestart(name string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed || h.early[name] != nil {
-		return
-	}
-	if h.early == nil {
-		h.early = map[string]*prestart{}
-	}
-	p := &prestart{done: make(chan struct{})}
-	h.early[name] = p
-	h.pre = append(h.pre, p)
-	go func() {
-		defer close(p.done)
-		// StartTimeout bounds it; Close ends it by killing the process.
-		p.c, p.err = h.start(context.Background(), name)
-	}()
 }
 
 // NewHost returns a Host. Call Close on every exit path.
@@ -104,23 +72,6 @@ var _ Transport = (*Client)(nil)
 // with the host (Pdeathsig on Linux) and is killed by Close. ctx bounds the
 // start only.
 func (h *Host) Start(ctx context.Context, name string) (*Client, error) {
-	h.mu.Lock()
-	p := h.early[name]
-	delete(h.early, name)
-	h.mu.Unlock()
-	if p != nil {
-		select {
-		case <-p.done:
-			return p.c, p.err
-		case <-ctx.Done():
-			// The start goes on; Close stops what it started.
-			return nil, fmt.Errorf("plugin: start %s: %w", name, ctx.Err())
-		}
-	}
-	return h.start(ctx, name)
-}
-
-func (h *Host) start(ctx context.Context, name string) (*Client, error) {
 	f, err := Lookup(h.cfg.Found, name)
 	if err != nil {
 		return nil, err
@@ -274,18 +225,12 @@ func (c *Client) Kill() { c.gp.Kill() }
 func (h *Host) Close() {
 	h.mu.Lock()
 	h.closed = true
-	clients, pre := h.clients, h.pre
-	h.clients, h.pre, h.early = nil, nil, nil
+	clients := h.clients
+	h.clients = nil
 	h.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(c.Kill)
 	}
 	wg.Wait()
-	for _, p := range pre {
-		<-p.done // a start under way ends once its process is killed (or refuses: closed)
-		if p.c != nil {
-			p.c.Kill()
-		}
-	}
 }

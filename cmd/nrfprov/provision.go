@@ -120,24 +120,15 @@ func (a *app) runProvision(ctx context.Context, command string, pf provisionFlag
 
 // provisionBoard provisions (or plans) the one board of the link flags.
 func (a *app) provisionBoard(ctx context.Context, pf provisionFlags, reset provision.Resetter) (*provision.Report, error) {
-	// The transport process starts while the manifest loads and hashes; a manifest whose board
-	// defaults name another transport leaves it unused (Close stops it).
-	host, _, herr := a.host()
-	if herr == nil {
-		defer host.Close()
-		host.Prestart(a.bf.transport)
-	}
+	// The manifest loads first: its env: secrets leave the environment before any child process
+	// (the transport included) starts.
 	m, err := a.loadManifest(pf)
 	if err != nil {
 		return nil, err
 	}
-	if herr == nil && a.secrets.Taken() {
-		// The transport started before the manifest's env: secrets were taken out of the
-		// environment, so it holds them: start it again without them.
-		host.Close()
-		if host, _, herr = a.host(); herr == nil {
-			defer host.Close()
-		}
+	host, _, herr := a.host()
+	if herr == nil {
+		defer host.Close()
 	}
 	a.applyBoardDefaults(m.Board)
 	o := a.provisionOptions(pf, m, a.progress)

@@ -33,11 +33,3 @@ func (s *SecretEnv) Lookup(name string) (string, bool) {
 	_ = os.Unsetenv(name) // cannot fail for a name LookupEnv found
 	return v, true
 }
-
-// Taken reports whether any variable was found and taken out of the environment: a child
-// process started before then inherited it.
-func (s *SecretEnv) Taken() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.taken) > 0
-}
