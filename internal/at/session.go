@@ -292,9 +292,10 @@ func answered(err error) bool {
 }
 
 // send writes wire to the link; with Config.Progress set, in chunks (paced at the line's speed
-// when Config.PaceProgress says the line has one), with a report after each. A command once begun goes out whole: cancelling ctx ends the
-// pacing, not the command (half a command would leave the AT host inside its quotes, swallowing
-// whatever comes next); the caller sees the cancellation while it waits for the answer.
+// when Config.PaceProgress says the line has one), with a report after each. A command once
+// begun goes out whole: cancelling ctx ends the pacing, not the command (half a command would
+// leave the AT host inside its quotes, swallowing whatever comes next); the caller sees the
+// cancellation while it waits for the answer.
 func (s *Session) send(ctx context.Context, name, wire string) error {
 	if s.cfg.Progress == nil {
 		_, err := io.WriteString(s.w, wire)
